@@ -1,0 +1,1 @@
+"""balance_svc: each account's prepaid balance as an atomic ledger on Redis."""

@@ -1,0 +1,7 @@
+"""balance_svc settings."""
+
+from svckit.config import CommonSettings
+
+
+class Settings(CommonSettings):
+    pass

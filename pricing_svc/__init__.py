@@ -1,0 +1,1 @@
+"""pricing_svc: the price of every product, by mode, with discount codes."""

@@ -1,0 +1,7 @@
+"""pricing_svc settings."""
+
+from svckit.config import CommonSettings
+
+
+class Settings(CommonSettings):
+    pass

@@ -1,0 +1,1 @@
+"""Shared plumbing for the three services: config, server bootstrap, interceptors, errors, Redis."""

@@ -1,0 +1,38 @@
+"""Settings read from environment variables; each service extends CommonSettings with its own."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CommonSettings(BaseSettings):
+    """Every service reads these; defaults suit `make run` on one machine."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    grpc_host: str = Field("[::]", description="Interface the gRPC server binds.")
+    pricing_port: int = Field(50051, description="pricing_svc gRPC port.")
+    balance_port: int = Field(50052, description="balance_svc gRPC port.")
+    payment_port: int = Field(50053, description="payment_svc gRPC port.")
+    webhook_port: int = Field(8080, description="payment_svc HTTP port for Stripe webhooks.")
+
+    redis_url: str = Field("redis://localhost:6379/0", description="Single Redis server URL.")
+    redis_cluster_nodes: str = Field(
+        "", description="Comma-separated host:port seeds; when set, Redis Cluster is used."
+    )
+
+    pricing_service_addr: str = Field("localhost:50051", description="Where pricing_svc listens.")
+    balance_service_addr: str = Field("localhost:50052", description="Where balance_svc listens.")
+    payment_service_addr: str = Field("localhost:50053", description="Where payment_svc listens.")
+
+    admin_token: SecretStr | None = Field(
+        None, description="Bearer token for admin methods; unset refuses them all."
+    )
+
+    log_level: str = Field("INFO", description="Python log level; INFO logs one line per RPC.")
+    shutdown_grace_s: float = Field(10.0, description="How long in-flight RPCs get on SIGTERM.")
+    health_probe_interval_s: float = Field(1.0, description="How often Redis is pinged for health.")
+    grpc_reuseport: bool = Field(
+        False, description="Set SO_REUSEPORT so several processes can share one port (one per core)."
+    )

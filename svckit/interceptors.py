@@ -1,0 +1,123 @@
+"""One server interceptor: request id, admin check, error mapping and one log line per RPC."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+import grpc
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from svckit.auth import header, require_admin
+from svckit.errors import ServiceError, Unavailable
+from svckit.logs import request_id_var
+from svckit.status import to_grpc_status
+
+log = logging.getLogger("rpc")
+
+_PEER_UNAVAILABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+
+
+class _BackendUnavailable(Unavailable):
+    reason = "BACKEND_UNAVAILABLE"
+
+
+class _DependencyUnavailable(Unavailable):
+    reason = "DEPENDENCY_UNAVAILABLE"
+
+
+class _Unimplemented(ServiceError):
+    code = "UNIMPLEMENTED"
+    reason = "NOT_IMPLEMENTED"
+
+
+class _Internal(ServiceError):
+    code = "INTERNAL"
+    reason = "INTERNAL"
+
+
+class ServiceInterceptor(grpc.aio.ServerInterceptor):
+    """Wraps each unary handler once (cached per method) so the per-call cost stays small."""
+
+    def __init__(self, domain: str, admin_methods: frozenset[str], admin_token: str | None) -> None:
+        self._domain = domain
+        self._admin_methods = admin_methods
+        self._admin_token = admin_token
+        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        method = details.method
+        cached = self._wrapped.get(method)
+        if cached is not None:
+            return cached
+        handler = await continuation(details)
+        if handler is None or handler.unary_unary is None:
+            return handler  # health Watch, reflection and unknown methods pass through
+        wrapped = grpc.unary_unary_rpc_method_handler(
+            self._wrap(method, handler.unary_unary),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+        self._wrapped[method] = wrapped
+        return wrapped
+
+    def _wrap(self, method: str, behavior):
+        admin = method in self._admin_methods
+        domain = self._domain
+        token = self._admin_token
+
+        async def handle(request, context: grpc.aio.ServicerContext):
+            started = time.perf_counter()
+            metadata = context.invocation_metadata() or ()
+            request_id = header(metadata, "x-request-id") or uuid.uuid4().hex
+            request_id_var.set(request_id)
+            code = "OK"
+            try:
+                if admin:
+                    require_admin(metadata, token)
+                return await behavior(request, context)
+            except Exception as exc:  # every failure leaves as a status with ErrorInfo
+                if isinstance(exc, grpc.aio.AbortError):
+                    code = "ABORTED_BY_HANDLER"
+                    raise
+                error = _as_service_error(exc, method)
+                code = error.code
+                await context.abort_with_status(to_grpc_status(error, domain))
+            except asyncio.CancelledError:
+                code = "CANCELLED"
+                raise
+            finally:
+                if log.isEnabledFor(logging.INFO):
+                    log.info(
+                        "rpc",
+                        extra={
+                            "method": method,
+                            "code": code,
+                            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                            "request_id": request_id,
+                        },
+                    )
+
+        return handle
+
+
+def _as_service_error(exc: Exception, method: str) -> ServiceError:
+    if isinstance(exc, ServiceError):
+        return exc
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
+        log.warning("redis unavailable in %s: %s", method, exc)
+        return _BackendUnavailable("the service's Redis is unreachable; retry later")
+    if isinstance(exc, grpc.aio.AioRpcError) and exc.code() in _PEER_UNAVAILABLE:
+        return _DependencyUnavailable(f"a dependency is unavailable: {exc.details()}")
+    if isinstance(exc, NotImplementedError):
+        return _Unimplemented(f"{method} is not implemented yet")
+    log.exception("unhandled error in %s", method)
+    return _Internal("internal error; see the service log for the request id")

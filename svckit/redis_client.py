@@ -1,0 +1,48 @@
+"""Redis access for a single server or a Cluster, Lua script loading, and hash-tagged key names."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from redis.asyncio import Redis, RedisCluster
+from redis.asyncio.cluster import ClusterNode
+from redis.backoff import ExponentialBackoff
+from redis.commands.core import AsyncScript
+from redis.retry import Retry
+
+from svckit.config import CommonSettings
+
+RedisClient = Redis | RedisCluster
+
+
+def connect(settings: CommonSettings, *, decode_responses: bool = False) -> RedisClient:
+    """Connects lazily; retries dropped connections, so every script must be idempotent."""
+    retry = Retry(ExponentialBackoff(cap=0.5, base=0.02), retries=3)
+    if settings.redis_cluster_nodes:
+        nodes = [
+            ClusterNode(host, int(port))
+            for host, port in (n.strip().rsplit(":", 1) for n in settings.redis_cluster_nodes.split(","))
+        ]
+        return RedisCluster(startup_nodes=nodes, decode_responses=decode_responses, retry=retry)
+    return Redis.from_url(
+        settings.redis_url,
+        decode_responses=decode_responses,
+        retry=retry,
+        socket_connect_timeout=2,
+        health_check_interval=30,
+    )
+
+
+def register_scripts(client: RedisClient, package: str) -> dict[str, AsyncScript]:
+    """Registers every `<package>/lua/*.lua` once; redis-py's Script reloads it after NOSCRIPT."""
+    folder = resources.files(package) / "lua"
+    return {
+        entry.name.removesuffix(".lua"): client.register_script(entry.read_text())
+        for entry in folder.iterdir()
+        if entry.name.endswith(".lua")
+    }
+
+
+def tagged_key(prefix: str, owner: str, *parts: str) -> str:
+    """`tagged_key("bal", "acct_1", "log")` -> `bal:{acct_1}:log`: one owner's keys share a slot."""
+    return ":".join((prefix, "{" + owner + "}", *parts))

@@ -1,0 +1,134 @@
+"""gRPC server bootstrap: interceptor, health with a Redis probe, reflection, graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from svckit import logs
+from svckit.config import CommonSettings
+from svckit.interceptors import ServiceInterceptor
+
+log = logging.getLogger("server")
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+@dataclass(frozen=True)
+class ServiceBinding:
+    """One gRPC service to mount: its generated `add_..._to_server`, the servicer and its full name."""
+
+    add_to_server: Callable[[object, grpc.aio.Server], None]
+    servicer: object
+    name: str
+
+
+@dataclass
+class AppServer:
+    """A grpc.aio server plus what it owns: health, a readiness probe and resources to close."""
+
+    server: grpc.aio.Server
+    health: health.aio.HealthServicer
+    service_names: tuple[str, ...]
+    probe: Callable[[], Awaitable[object]] | None
+    probe_interval_s: float
+    on_start: Sequence[Callable[[], Awaitable[None]]] = ()
+    on_stop: Sequence[Callable[[], Awaitable[None]]] = ()
+    _tasks: list[asyncio.Task] = field(default_factory=list)
+
+    async def start(self) -> None:
+        await self._check_once()
+        await self.server.start()
+        for hook in self.on_start:
+            await hook()
+        if self.probe is not None:
+            self._tasks.append(asyncio.create_task(self._probe_loop(), name="health-probe"))
+
+    async def stop(self, grace_s: float | None) -> None:
+        """Health turns NOT_SERVING first so balancers drain; in-flight RPCs get `grace_s`."""
+        await self.health.enter_graceful_shutdown()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.server.stop(grace_s)
+        for hook in self.on_stop:
+            await hook()
+
+    async def _check_once(self) -> None:
+        ok = True
+        if self.probe is not None:
+            try:
+                await asyncio.wait_for(self.probe(), timeout=max(self.probe_interval_s, 0.5))
+            except Exception as exc:  # any failure means not ready
+                ok = False
+                log.warning("health probe failed: %s", exc)
+        status = SERVING if ok else NOT_SERVING
+        for name in ("", *self.service_names):
+            await self.health.set(name, status)
+
+    async def _probe_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.probe_interval_s)
+            await self._check_once()
+
+
+def build_server(
+    settings: CommonSettings,
+    *,
+    port: int,
+    services: Sequence[ServiceBinding],
+    domain: str,
+    admin_methods: frozenset[str] = frozenset(),
+    probe: Callable[[], Awaitable[object]] | None = None,
+    on_start: Sequence[Callable[[], Awaitable[None]]] = (),
+    on_stop: Sequence[Callable[[], Awaitable[None]]] = (),
+) -> tuple[AppServer, int]:
+    """Mounts the services with health and reflection and binds `grpc_host:port` (0 = ephemeral)."""
+    token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    server = grpc.aio.server(
+        interceptors=[ServiceInterceptor(domain, admin_methods, token)],
+        options=[("grpc.so_reuseport", 1 if settings.grpc_reuseport else 0)],
+    )
+    for binding in services:
+        binding.add_to_server(binding.servicer, server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = tuple(b.name for b in services)
+    reflection.enable_server_reflection((*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    bound = server.add_insecure_port(f"{settings.grpc_host}:{port}")
+    app = AppServer(
+        server=server,
+        health=health_servicer,
+        service_names=names,
+        probe=probe,
+        probe_interval_s=settings.health_probe_interval_s,
+        on_start=on_start,
+        on_stop=on_stop,
+    )
+    return app, bound
+
+
+async def serve(
+    settings: CommonSettings,
+    create_server: Callable[[CommonSettings], Awaitable[tuple[AppServer, int]]],
+) -> None:
+    """Runs until SIGTERM or SIGINT, then shuts down gracefully."""
+    logs.configure(settings.log_level)
+    app, port = await create_server(settings)
+    await app.start()
+    log.info("listening", extra={"port": port, "services": list(app.service_names)})
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down", extra={"grace_s": settings.shutdown_grace_s})
+    await app.stop(settings.shutdown_grace_s)
