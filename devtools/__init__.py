@@ -1,0 +1,1 @@
+"""Developer tooling: local Redis processes and helpers."""

