@@ -1,0 +1,55 @@
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help venv proto lint format breaking test run ci bench bench-smoke compose-up compose-test compose-down clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(STAMP) ## Create the virtualenv and install the project with dev tools
+
+PROTOS := $(shell find protos -name '*.proto')
+
+gen/.stamp: $(PROTOS) scripts/gen_protos.sh $(STAMP)
+	PYTHON=$(BIN)/python scripts/gen_protos.sh gen
+	touch $@
+
+proto: gen/.stamp ## Generate Python code and .pyi stubs from protos/ into gen/
+
+lint: $(STAMP) ## buf lint/format and ruff
+	$(BIN)/buf lint
+	$(BIN)/buf format --exit-code -d
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## Apply buf format and ruff format
+	$(BIN)/buf format -w
+	$(BIN)/ruff format .
+
+breaking: $(STAMP) ## Check protos for breaking changes against main
+	$(BIN)/buf breaking --against '.git#branch=main'
+
+test: proto ## Run the whole test suite (starts its own Redis servers)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+run: proto ## Run Redis and the three services in the foreground; Ctrl-C stops all
+	$(BIN)/python -m devtools.run_stack
+
+ci: lint test ## What CI runs
+
+clean: ## Remove generated code and local state (keeps the venv)
+	rm -rf gen .state
