@@ -3,17 +3,25 @@
 from balance.v1 import balance_service_pb2, balance_service_pb2_grpc
 
 from balance_svc.config import Settings
+from balance_svc.ledger import Ledger
 from balance_svc.service import BalanceServicer
+from balance_svc.store import BalanceStore
+from svckit.clock import Clock, SystemClock
 from svckit.redis_client import connect
 from svckit.server import AppServer, ServiceBinding, build_server
 
 SERVICE_NAME = balance_service_pb2.DESCRIPTOR.services_by_name["BalanceService"].full_name
 
 
-async def create_server(settings: Settings) -> tuple[AppServer, int]:
+async def create_server(settings: Settings, *, clock: Clock | None = None) -> tuple[AppServer, int]:
+    """`clock` lets tests move time across hold expiries; it defaults to the system clock."""
     redis = connect(settings)
+    ledger = Ledger(BalanceStore(redis, settings), clock or SystemClock())
+    token = settings.admin_token.get_secret_value() if settings.admin_token else None
     binding = ServiceBinding(
-        balance_service_pb2_grpc.add_BalanceServiceServicer_to_server, BalanceServicer(), SERVICE_NAME
+        balance_service_pb2_grpc.add_BalanceServiceServicer_to_server,
+        BalanceServicer(ledger, token),
+        SERVICE_NAME,
     )
     return build_server(
         settings,
