@@ -2,9 +2,13 @@
 
 from pricing.v1 import pricing_service_pb2, pricing_service_pb2_grpc
 
+from pricing_svc.code_store import CodeStore
 from pricing_svc.config import Settings
+from pricing_svc.config_cache import ConfigCache
+from pricing_svc.config_store import ConfigStore
 from pricing_svc.service import PricingServicer
-from svckit.redis_client import connect
+from svckit.clock import Clock, SystemClock
+from svckit.redis_client import connect, register_scripts
 from svckit.server import AppServer, ServiceBinding, build_server
 
 _SERVICE = pricing_service_pb2.DESCRIPTOR.services_by_name["PricingService"]
@@ -23,10 +27,16 @@ ADMIN_METHODS = frozenset(
 )
 
 
-async def create_server(settings: Settings) -> tuple[AppServer, int]:
+async def create_server(settings: Settings, *, clock: Clock | None = None) -> tuple[AppServer, int]:
     redis = connect(settings)
+    scripts = register_scripts(redis, "pricing_svc")
+    config = ConfigStore(redis, scripts["update_config"])
+    cache = ConfigCache(config, refresh_ms=settings.pricing_config_refresh_ms)
+    servicer = PricingServicer(
+        cache, config, CodeStore(redis, scripts["discount_code"]), clock or SystemClock()
+    )
     binding = ServiceBinding(
-        pricing_service_pb2_grpc.add_PricingServiceServicer_to_server, PricingServicer(), SERVICE_NAME
+        pricing_service_pb2_grpc.add_PricingServiceServicer_to_server, servicer, SERVICE_NAME
     )
     return build_server(
         settings,
@@ -35,5 +45,6 @@ async def create_server(settings: Settings) -> tuple[AppServer, int]:
         domain="pricing.v1",
         admin_methods=ADMIN_METHODS,
         probe=redis.ping,
-        on_stop=[redis.aclose],
+        on_start=[cache.start],
+        on_stop=[cache.stop, redis.aclose],
     )

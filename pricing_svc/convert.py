@@ -1,0 +1,152 @@
+"""Maps pricing.v1 messages to domain objects and back; times are kept in epoch milliseconds."""
+
+from __future__ import annotations
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from pricing.v1 import pricing_service_pb2 as pb
+
+from pricing_svc.catalogue import Catalogue, Product, Sale
+from pricing_svc.codes import FIXED, PERCENT, CodeState, DiscountCode, Reservation
+from pricing_svc.quotes import Quote
+
+_KIND_TO_PB = {PERCENT: pb.DISCOUNT_KIND_PERCENT, FIXED: pb.DISCOUNT_KIND_FIXED}
+_KIND_FROM_PB = {v: k for k, v in _KIND_TO_PB.items()}
+
+
+def _ms(message, name: str) -> int:
+    """An unset Timestamp is 0 ms, which every domain type reads as "no bound"."""
+    return getattr(message, name).ToMilliseconds() if message.HasField(name) else 0
+
+
+def _timestamp(ms: int) -> Timestamp | None:
+    if not ms:
+        return None
+    ts = Timestamp()
+    ts.FromMilliseconds(ms)
+    return ts
+
+
+def product_from_pb(p: pb.Product) -> Product:
+    sale = None
+    if p.HasField("sale"):
+        which = p.sale.WhichOneof("price")
+        sale = Sale(
+            sale_price_minor=p.sale.sale_price_minor if which == "sale_price_minor" else None,
+            percent_off_list=p.sale.percent_off_list if which == "percent_off_list" else None,
+            start_ms=_ms(p.sale, "start_time"),
+            end_ms=_ms(p.sale, "end_time"),
+        )
+    return Product(
+        product_id=p.product_id,
+        display_name=p.display_name,
+        currency=p.currency,
+        list_price_minor=p.list_price_minor,
+        launch_price_minor=p.launch_price_minor,
+        base_mode=p.base_mode,
+        sale=sale,
+    )
+
+
+def product_to_pb(p: Product) -> pb.Product:
+    sale = None
+    if p.sale is not None:
+        sale = pb.Sale(
+            sale_price_minor=p.sale.sale_price_minor,
+            percent_off_list=p.sale.percent_off_list,
+            start_time=_timestamp(p.sale.start_ms),
+            end_time=_timestamp(p.sale.end_ms),
+        )
+    return pb.Product(
+        product_id=p.product_id,
+        display_name=p.display_name,
+        currency=p.currency,
+        list_price_minor=p.list_price_minor,
+        launch_price_minor=p.launch_price_minor,
+        base_mode=p.base_mode,
+        sale=sale,
+    )
+
+
+def catalogue_from_pb(config: pb.PricingConfig) -> Catalogue:
+    return Catalogue(
+        version=config.version,
+        products=tuple(product_from_pb(p) for p in config.products),
+        update_ms=_ms(config, "update_time"),
+        updated_by=config.updated_by,
+    )
+
+
+def catalogue_to_pb(catalogue: Catalogue) -> pb.PricingConfig:
+    return pb.PricingConfig(
+        version=catalogue.version,
+        products=[product_to_pb(p) for p in catalogue.products],
+        update_time=_timestamp(catalogue.update_ms),
+        updated_by=catalogue.updated_by,
+    )
+
+
+def code_from_pb(c: pb.DiscountCode, *, code: str, create_ms: int) -> DiscountCode:
+    """The definition to create; output-only fields are ignored, `code` is already normalised."""
+    return DiscountCode(
+        code=code,
+        kind=_KIND_FROM_PB.get(c.kind, ""),
+        percent_off=c.percent_off,
+        amount_off_minor=c.amount_off_minor,
+        currency=c.currency,
+        start_ms=_ms(c, "start_time"),
+        end_ms=_ms(c, "end_time"),
+        max_redemptions=c.max_redemptions,
+        max_per_account=c.max_per_account,
+        product_ids=tuple(c.product_ids),
+        min_price_minor=c.min_price_minor,
+        stacks_with_sale=c.stacks_with_sale,
+        create_ms=create_ms,
+    )
+
+
+def code_state_to_pb(state: CodeState) -> pb.DiscountCode:
+    d = state.definition
+    return pb.DiscountCode(
+        code=d.code,
+        kind=_KIND_TO_PB[d.kind],
+        percent_off=d.percent_off,
+        amount_off_minor=d.amount_off_minor,
+        currency=d.currency,
+        start_time=_timestamp(d.start_ms),
+        end_time=_timestamp(d.end_ms),
+        max_redemptions=d.max_redemptions,
+        max_per_account=d.max_per_account,
+        product_ids=d.product_ids,
+        min_price_minor=d.min_price_minor,
+        stacks_with_sale=d.stacks_with_sale,
+        disabled=state.disabled,
+        reserved_count=state.reserved_count,
+        redeemed_count=state.redeemed_count,
+        create_time=_timestamp(d.create_ms),
+    )
+
+
+def reservation_to_pb(r: Reservation) -> pb.Reservation:
+    return pb.Reservation(
+        code=r.code,
+        order_id=r.order_id,
+        account_id=r.account_id,
+        status=pb.ReservationStatus.Value(f"RESERVATION_STATUS_{r.status}"),
+        expire_time=_timestamp(r.expire_ms),
+    )
+
+
+def quote_to_pb(q: Quote) -> pb.Quote:
+    return pb.Quote(
+        product_id=q.product_id,
+        currency=q.currency,
+        list_price_minor=q.list_price_minor,
+        mode=int(q.mode),
+        mode_price_minor=q.mode_price_minor,
+        discount_code=q.discount_code,
+        code_discount_minor=q.code_discount_minor,
+        final_amount_minor=q.final_amount_minor,
+        config_version=q.config_version,
+        code_not_applied_reason=q.code_not_applied_reason,
+        quote_time=_timestamp(q.quote_ms),
+    )
