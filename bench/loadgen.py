@@ -1,0 +1,231 @@
+"""Load generator process: keeps N calls in flight for a fixed time and prints one JSON result line.
+
+`python -m bench.loadgen --case debit_spread --target 127.0.0.1:5000 --concurrency 16 ...`
+It runs in its own process so its CPU is not the server's, and reports its own CPU so a
+client-bound result shows as one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import random
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+
+import grpc
+from balance.v1 import balance_service_pb2 as bpb
+from balance.v1 import balance_service_pb2_grpc as bgrpc
+from payment.v1 import payment_service_pb2 as ppb
+from payment.v1 import payment_service_pb2_grpc as pgrpc
+from pricing.v1 import pricing_service_pb2 as qpb
+from pricing.v1 import pricing_service_pb2_grpc as qgrpc
+from redis.exceptions import RedisError
+
+from bench import cases
+from bench.cpu import cpu_seconds
+
+Call = Callable[[int], Awaitable[object]]
+
+
+def grpc_caller(case: str, channel: grpc.aio.Channel, accounts: int, prefix: str) -> Call:
+    """One call of `case` per invocation; `seq` makes every request id unique."""
+    rng = random.Random()
+
+    def spread() -> str:
+        return cases.account_id(rng.randrange(accounts))
+
+    def hot() -> str:
+        return cases.HOT_ACCOUNT
+
+    balance = bgrpc.BalanceServiceStub(channel)
+    if case in ("empty", "debit_spread", "debit_hot"):
+        pick = hot if case == "debit_hot" else spread
+        return lambda seq: balance.Debit(
+            bpb.DebitRequest(
+                account_id=pick(),
+                amount_minor=1,
+                currency=cases.CURRENCY,
+                reason=bpb.TRANSACTION_REASON_PURCHASE,
+                request_id=f"{prefix}{seq}",
+            )
+        )
+    if case in ("credit_spread", "credit_hot"):
+        pick = hot if case == "credit_hot" else spread
+        return lambda seq: balance.Credit(
+            bpb.CreditRequest(
+                account_id=pick(),
+                amount_minor=1,
+                currency=cases.CURRENCY,
+                reason=bpb.TRANSACTION_REASON_TOP_UP,
+                request_id=f"{prefix}{seq}",
+            )
+        )
+    if case == "get_balance":
+        return lambda seq: balance.GetBalance(bpb.GetBalanceRequest(account_id=spread()))
+    pricing = qgrpc.PricingServiceStub(channel)
+    if case == "quote":
+        request = qpb.GetQuoteRequest(product_id=cases.PRODUCT_ID)
+        return lambda seq: pricing.GetQuote(request)
+    if case == "quote_code":
+        return lambda seq: pricing.GetQuote(
+            qpb.GetQuoteRequest(
+                product_id=cases.PRODUCT_ID, discount_code=cases.DISCOUNT_CODE, account_id=spread()
+            )
+        )
+    if case == "checkout":
+        payment = pgrpc.PaymentServiceStub(channel)
+        return lambda seq: payment.CreateCheckoutSession(
+            ppb.CreateCheckoutSessionRequest(
+                account_id=cases.BUYER_ACCOUNT,
+                product_id=cases.PRODUCT_ID,
+                success_url="https://bench.invalid/success",
+                cancel_url="https://bench.invalid/cancel",
+                request_id=f"{prefix}{seq}",
+            )
+        )
+    raise SystemExit(f"unknown gRPC case {case!r}")
+
+
+def redis_caller(redis_url: str, spec: dict, accounts: int, prefix: str) -> Call:
+    """The captured Debit EVALSHA, replayed through the same client and Script object the service uses."""
+    from svckit.config import CommonSettings
+    from svckit.redis_client import connect, register_scripts
+
+    client = connect(CommonSettings(redis_url=redis_url))
+    script = register_scripts(client, spec["package"])[spec["script"]]
+    template, request_id = spec["account"], spec["request_id"]
+    keys, args = spec["keys"], spec["args"]
+    rng = random.Random()
+
+    def call(seq: int) -> Awaitable[object]:
+        account, rid = cases.account_id(rng.randrange(accounts)), f"{prefix}{seq}"
+        return script(
+            keys=[k.replace(template, account) for k in keys],
+            args=[a.replace(template, account).replace(request_id, rid) for a in args],
+        )
+
+    return call
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered), max(1, math.ceil(q * len(ordered)))) - 1]
+
+
+async def measure(call: Call, concurrency: int, warmup_s: float, duration_s: float, watch: dict) -> dict:
+    latencies: list[float] = []
+    errors: Counter[str] = Counter()
+    first_error: list[str] = []
+    issued = 0
+    loop_start = time.perf_counter()
+    t_start, t_stop = loop_start + warmup_s, loop_start + warmup_s + duration_s
+    cpu_at_start: dict[str, float] = {}
+
+    async def worker() -> None:
+        nonlocal issued
+        while (t0 := time.perf_counter()) < t_stop:
+            issued += 1
+            try:
+                await call(issued)
+            except grpc.aio.AioRpcError as exc:
+                errors[exc.code().name] += 1
+                if not first_error:
+                    first_error.append(f"{exc.code().name}: {exc.details()}")
+                continue
+            except RedisError as exc:
+                errors[type(exc).__name__] += 1
+                if not first_error:
+                    first_error.append(repr(exc))
+                continue
+            if t0 >= t_start:
+                latencies.append(time.perf_counter() - t0)
+
+    async def snapshot_at_start() -> None:
+        await asyncio.sleep(max(0.0, t_start - time.perf_counter()))
+        cpu_at_start.update(_cpu(watch))
+
+    await asyncio.gather(snapshot_at_start(), *(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - t_start
+    cpu_at_end = _cpu(watch)
+    latencies.sort()
+    ms = [x * 1000 for x in latencies]
+    cpu = {name: cpu_at_end[name] - cpu_at_start[name] for name in cpu_at_end}
+    return {
+        "count": len(ms),
+        "total_calls": issued + 1,  # + the probe call; for per-call Redis command counts
+        "errors": dict(errors),
+        "first_error": first_error[0] if first_error else None,
+        "duration_s": elapsed,
+        "rps": len(ms) / elapsed,
+        "latency_ms": {
+            "p50": percentile(ms, 0.50),
+            "p99": percentile(ms, 0.99),
+            "p999": percentile(ms, 0.999),
+            "mean": sum(ms) / len(ms) if ms else float("nan"),
+            "max": ms[-1] if ms else float("nan"),
+        },
+        "cpu_s": cpu,
+        "client_saturation": cpu["client"] / elapsed,
+    }
+
+
+def _cpu(watch: dict[str, int]) -> dict[str, float]:
+    return {"client": time.process_time(), **{name: cpu_seconds(pid) for name, pid in watch.items()}}
+
+
+async def run(args: argparse.Namespace, spec: dict | None) -> dict:
+    prefix = f"lg-{uuid.uuid4().hex[:10]}-"
+    channel = None
+    if spec is not None:
+        call = redis_caller(args.redis_url, spec, args.accounts, prefix)
+    else:
+        channel = grpc.aio.insecure_channel(args.target)
+        call = grpc_caller(args.case, channel, args.accounts, prefix)
+    result = {"case": args.case, "concurrency": args.concurrency}
+    try:
+        try:
+            await call(0)  # a probe: an unimplemented or broken case reports instead of spinning
+        except grpc.aio.AioRpcError as exc:
+            key = "unavailable" if exc.code() == grpc.StatusCode.UNIMPLEMENTED else "error"
+            return result | {key: f"{exc.code().name}: {exc.details()}"}
+        except RedisError as exc:
+            return result | {"error": repr(exc)}
+        watch = dict(w.split("=", 1) for w in args.watch)
+        pids = {name: int(pid) for name, pid in watch.items()}
+        return result | await measure(call, args.concurrency, args.warmup, args.duration, pids)
+    finally:
+        if channel is not None:
+            await channel.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.loadgen", description=__doc__)
+    parser.add_argument("--case", required=True, choices=[c.name for c in cases.CASES])
+    parser.add_argument("--target", help="host:port of the gRPC server")
+    parser.add_argument("--redis-url", help="for redis_py: the Redis to call")
+    parser.add_argument("--redis-spec", help="for redis_py: JSON of the captured EVALSHA")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds of load not measured")
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds measured")
+    parser.add_argument("--accounts", type=int, default=1000, help="spread cases pick among this many")
+    parser.add_argument("--watch", action="append", default=[], help="NAME=PID whose CPU to report")
+    args = parser.parse_args()
+    spec = None
+    if args.case == "redis_py":
+        with open(args.redis_spec) as f:
+            spec = json.load(f)
+    result = asyncio.run(run(args, spec))
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

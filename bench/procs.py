@@ -1,0 +1,187 @@
+"""The processes a benchmark run owns: Redis, fake Stripe, the empty baseline and the three services."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from devtools.redis_procs import RedisProcess, free_port
+
+ADMIN_TOKEN = "bench-admin-token"
+HOST = "127.0.0.1"
+SERVICES = ("balance", "pricing", "payment")
+
+
+class Child:
+    """A child process whose stdout and stderr go to a log file in the run's work dir."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name, self.argv, self.env = name, argv, env
+        self.log_path = log_dir / f"{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.alive():
+            assert self.proc is not None
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def tail(self, lines: int = 15) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def python_module(module: str, *args: str, uvloop: bool = False) -> list[str]:
+    """argv running `python -m module`, optionally with uvloop as the event loop policy."""
+    if not uvloop:
+        return [sys.executable, "-m", module, *args]
+    code = f"import runpy, sys, uvloop; uvloop.install(); sys.argv[1:] = {list(args)!r}; "
+    code += f"runpy.run_module({module!r}, run_name='__main__', alter_sys=True)"
+    return [sys.executable, "-c", code]
+
+
+def wait_grpc_serving(child: Child, addr: str, timeout: float = 20.0) -> None:
+    """Polls the standard health service until SERVING; raises with the log tail otherwise."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    with grpc.insecure_channel(addr) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline and child.alive():
+            try:
+                status = stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+                if status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+                last = health_pb2.HealthCheckResponse.ServingStatus.Name(status)
+            except grpc.RpcError as exc:
+                last = exc.code().name
+            time.sleep(0.1)
+    raise RuntimeError(f"{child.name} not serving on {addr} ({last}); log tail:\n{child.tail()}")
+
+
+def wait_tcp(child: Child, port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and child.alive():
+        try:
+            socket.create_connection((HOST, port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{child.name} not listening on {port}; log tail:\n{child.tail()}")
+
+
+@dataclass
+class Stack:
+    """Everything one run measures; a service that fails to start is recorded, not fatal."""
+
+    workdir: Path
+    server_uvloop: bool = False
+    log_level: str | None = None
+    redis: RedisProcess | None = None
+    children: dict[str, Child] = field(default_factory=dict)
+    addrs: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    def start(self) -> None:
+        # appendonly off: the baseline is Redis's in-memory ceiling, without fsync cost.
+        self.redis = RedisProcess(self.workdir / "redis", appendonly=False)
+        self.redis.start()
+        ports = {name: free_port() for name in (*SERVICES, "empty", "stripe", "webhook")}
+        self.addrs = {name: f"{HOST}:{ports[name]}" for name in (*SERVICES, "empty")}
+        env = self._service_env(ports)
+        stripe = self._spawn("stripe", python_module("devtools.fake_stripe", "--port", str(ports["stripe"])))
+        empty = python_module("bench.empty_server", "--port", str(ports["empty"]), uvloop=self.server_uvloop)
+        self._spawn("empty", empty)
+        for name in SERVICES:
+            self.children[name] = Child(
+                name, python_module(f"{name}_svc", uvloop=self.server_uvloop), env, self.workdir
+            )
+        self._start_and_wait(stripe, lambda: wait_tcp(stripe, ports["stripe"]))
+        for name in ("empty", *SERVICES):
+            child = self.children[name]
+            self._start_and_wait(child, lambda c=child, n=name: wait_grpc_serving(c, self.addrs[n]))
+
+    def _spawn(self, name: str, argv: list[str]) -> Child:
+        self.children[name] = Child(name, argv, dict(os.environ), self.workdir)
+        return self.children[name]
+
+    def _start_and_wait(self, child: Child, wait) -> None:
+        try:
+            child.start()
+            wait()
+        except Exception as exc:  # a half-built service must not stop the other measurements
+            self.failed[child.name] = str(exc)
+            child.stop()
+
+    def _service_env(self, ports: dict[str, int]) -> dict[str, str]:
+        assert self.redis is not None
+        env = dict(os.environ)
+        env |= {
+            "REDIS_URL": self.redis.url,
+            "REDIS_CLUSTER_NODES": "",
+            "GRPC_HOST": HOST,
+            "ADMIN_TOKEN": ADMIN_TOKEN,
+            "WEBHOOK_PORT": str(ports["webhook"]),
+            "STRIPE_SECRET_KEY": "sk_test_bench",
+            "STRIPE_WEBHOOK_SECRET": "whsec_bench",
+            "STRIPE_API_BASE": f"http://{HOST}:{ports['stripe']}",
+        }
+        for name in SERVICES:
+            env[f"{name.upper()}_PORT"] = str(ports[name])
+            env[f"{name.upper()}_SERVICE_ADDR"] = f"{HOST}:{ports[name]}"
+        if self.log_level:
+            env["LOG_LEVEL"] = self.log_level
+        return env
+
+    def serving(self, name: str) -> bool:
+        child = self.children.get(name)
+        return name not in self.failed and child is not None and child.alive()
+
+    def pid(self, name: str) -> int:
+        return self.children[name].pid
+
+    def stop(self) -> None:
+        for child in reversed(self.children.values()):
+            child.stop()
+        if self.redis is not None:
+            self.redis.stop()
+
+    def __enter__(self) -> Stack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,368 @@
+"""Runs every case and baseline in one go against processes it starts, then prints and saves the results."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+
+import grpc
+import redis
+
+from bench import baselines, chart, report, seed
+from bench.cases import BY_NAME, CASES
+from bench.procs import Stack, python_module
+
+_LOADGEN_SLACK_S = 60.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    cases: tuple[str, ...]
+    concurrency: tuple[int, ...]
+    runs: int
+    warmup_s: float
+    duration_s: float
+    scale: tuple[int, ...]
+    scale_concurrency: int
+    memory_entries: int
+    client_uvloop: bool
+    server_uvloop: bool
+    log_level: str | None
+
+
+def parse_args(argv: list[str] | None) -> tuple[Plan, Path]:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="a few seconds, to keep the harness working")
+    parser.add_argument("--out", type=Path, default=Path("bench/results"), help="where JSON and PNG go")
+    parser.add_argument("--cases", help=f"comma-separated subset of {','.join(BY_NAME)}")
+    parser.add_argument("--concurrency", help="comma-separated calls in flight (default 1,16,64)")
+    parser.add_argument("--runs", type=int, help="runs per case and concurrency (default 3)")
+    parser.add_argument("--warmup", type=float, help="unmeasured seconds before each run (default 1)")
+    parser.add_argument("--duration", type=float, help="measured seconds per run (default 3)")
+    parser.add_argument("--scale", help="accounts preloaded for the scale runs (default 1000,100000,1000000)")
+    parser.add_argument(
+        "--client-loop", choices=["uvloop", "asyncio"], default="uvloop", help="load generator's loop"
+    )
+    parser.add_argument(
+        "--server-loop", choices=["asyncio", "uvloop"], default="asyncio", help="servers' loop (as shipped)"
+    )
+    parser.add_argument("--log-level", help="LOG_LEVEL for the services (default: theirs)")
+    args = parser.parse_args(argv)
+    smoke = args.smoke
+
+    def ints(text: str | None, default: str) -> tuple[int, ...]:
+        return tuple(int(x) for x in (text or default).split(","))
+
+    plan = Plan(
+        cases=tuple((args.cases or ",".join(BY_NAME)).split(",")),
+        concurrency=ints(args.concurrency, "16" if smoke else "1,16,64"),
+        runs=args.runs or (1 if smoke else 3),
+        warmup_s=args.warmup if args.warmup is not None else (0.2 if smoke else 1.0),
+        duration_s=args.duration or (0.6 if smoke else 3.0),
+        scale=ints(args.scale, "100,1000" if smoke else "1000,100000,1000000"),
+        scale_concurrency=16,
+        memory_entries=50 if smoke else 1000,
+        client_uvloop=args.client_loop == "uvloop" and _has("uvloop"),
+        server_uvloop=args.server_loop == "uvloop",
+        log_level=args.log_level,
+    )
+    unknown = set(plan.cases) - set(BY_NAME)
+    if unknown:
+        parser.error(f"unknown cases: {', '.join(sorted(unknown))}")
+    return plan, args.out
+
+
+def _has(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+class Bench:
+    """One benchmark run over a started Stack."""
+
+    def __init__(self, stack: Stack, plan: Plan, workdir: Path) -> None:
+        self.stack, self.plan, self.workdir = stack, plan, workdir
+        assert stack.redis is not None
+        self.redis_url, self.redis_pid = stack.redis.url, stack.redis.pid
+        self.redis = redis.Redis.from_url(self.redis_url)
+        self.unavailable: dict[str, str] = {}
+        self.round_trips: dict = {}
+        self.memory: dict = {}
+        self.debit: dict | None = None
+        self.spec_path = workdir / "redis_py_spec.json"
+        self.cloner: seed.Cloner | None = None
+        self.samples: dict[tuple[str, int], list[dict]] = defaultdict(list)
+        self.scale: list[dict] = []
+
+    # -- setup -------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        for name, reason in self.stack.failed.items():
+            for case in CASES:
+                if case.target == name or (name == "balance" and case.target in ("redis", "redis-benchmark")):
+                    self.unavailable[case.name] = f"{name} did not start: {reason.splitlines()[0]}"
+        self._step("pricing", lambda: seed.seed_pricing(self.stack.addrs["pricing"]), ("quote", "quote_code"))
+        if "quote" in self.unavailable:
+            self.unavailable.setdefault("checkout", f"needs pricing: {self.unavailable['quote']}")
+        balance_cases = [c.name for c in CASES if c.target in ("balance", "redis", "redis-benchmark")]
+        if self._step("balance", lambda: seed.seed_balance(self.stack.addrs["balance"]), balance_cases):
+            self._step("preload", self._preload, ["debit_spread", "redis_py"])
+            self._step("memory", self._measure_memory, [])
+            self._step("round trips", self._capture, ["redis_py", "redis_benchmark"])
+        if baselines.redis_benchmark_binary() is None:
+            self.unavailable.setdefault("redis_benchmark", "redis-benchmark is not installed (redis-tools)")
+
+    def _step(self, what: str, action, cases: list[str] | tuple[str, ...]) -> bool:
+        if all(c in self.unavailable for c in cases) and cases:
+            return False
+        _say(f"setup: {what}")
+        try:
+            action()
+            return True
+        except (seed.Unavailable, grpc.RpcError, LookupError, redis.RedisError) as exc:
+            reason = str(exc) if not isinstance(exc, grpc.RpcError) else f"{exc.code().name}: {exc.details()}"
+            _say(f"setup: {what} unavailable: {reason}")
+            for case in cases:
+                self.unavailable.setdefault(case, f"{what}: {reason}")
+            return False
+
+    def _preload(self) -> None:
+        self.cloner = seed.Cloner(self.redis_url)
+        self.cloner.grow_to(self.plan.scale[0])
+
+    def _measure_memory(self) -> None:
+        addr, entries = self.stack.addrs["balance"], self.plan.memory_entries
+        self.memory = seed.measure_memory(addr, self.redis_url, entries)
+
+    def _capture(self) -> None:
+        self.round_trips, self.debit = seed.capture_round_trips(self.stack.addrs["balance"], self.redis_url)
+        if self.debit is None:
+            raise LookupError(f"Debit sent no EVALSHA: {self.round_trips.get('Debit')}")
+        self.spec_path.write_text(json.dumps(baselines.redis_py_spec(self.debit)))
+
+    @property
+    def accounts(self) -> int:
+        return self.cloner.count if self.cloner else 1
+
+    # -- measuring ---------------------------------------------------------------------------
+
+    def commandstats(self) -> dict:
+        return self.redis.info("commandstats")
+
+    def sample(self, case: str, concurrency: int, accounts: int) -> dict:
+        if case == "redis_benchmark":
+            return self._redis_benchmark(concurrency)
+        before = self.commandstats()
+        result = self._loadgen(case, concurrency, accounts)
+        if "count" in result:
+            result["redis_commands"] = report.commands_per_call(
+                before, self.commandstats(), result["total_calls"]
+            )
+        return result
+
+    def _loadgen(self, case: str, concurrency: int, accounts: int) -> dict:
+        target = BY_NAME[case].target
+        watch = {"redis": self.redis_pid}
+        if target == "redis":
+            where = ["--redis-url", self.redis_url, "--redis-spec", str(self.spec_path)]
+        else:
+            where = ["--target", self.stack.addrs[target]]
+            watch["server"] = self.stack.pid(target)
+            if case == "checkout":  # its dependencies' CPU counts towards the machine's load
+                watch |= {"pricing": self.stack.pid("pricing"), "stripe": self.stack.pid("stripe")}
+        argv = python_module(
+            "bench.loadgen",
+            *("--case", case, "--concurrency", str(concurrency), "--accounts", str(accounts)),
+            *("--warmup", str(self.plan.warmup_s), "--duration", str(self.plan.duration_s)),
+            *where,
+            *(a for name, pid in watch.items() for a in ("--watch", f"{name}={pid}")),
+            uvloop=self.plan.client_uvloop,
+        )
+        timeout = self.plan.warmup_s + self.plan.duration_s + _LOADGEN_SLACK_S
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return {"error": f"load generator did not finish in {timeout:.0f}s"}
+        if out.returncode != 0 or not out.stdout.strip():
+            tail = " | ".join(out.stderr.strip().splitlines()[-3:])
+            return {"error": f"load generator exited {out.returncode}: {tail}"}
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    def _redis_benchmark(self, concurrency: int) -> dict:
+        binary, port = baselines.redis_benchmark_binary(), self.stack.redis.port
+        assert binary and self.debit and self.redis_pid
+        # The warm-up run also calibrates how many requests fill the measured duration.
+        warm = max(1000, int(20_000 * self.plan.warmup_s))
+        run = functools.partial(baselines.run_redis_benchmark, binary, port, concurrency)
+        rps = run(warm, self.debit, self.redis_pid)["rps"]
+        requests = max(1000, int(rps * self.plan.duration_s))
+        before = self.commandstats()
+        result = run(requests, self.debit, self.redis_pid)
+        result["redis_commands"] = report.commands_per_call(before, self.commandstats(), requests)
+        return result | {"case": "redis_benchmark", "concurrency": concurrency}
+
+    def run_matrix(self) -> None:
+        # Runs interleave (run 1 of every case, then run 2 ...) so drift in machine load hits all alike.
+        for run in range(1, self.plan.runs + 1):
+            for case in self.plan.cases:
+                for concurrency in self.plan.concurrency:
+                    if case in self.unavailable:
+                        break
+                    result = self.sample(case, concurrency, self.accounts)
+                    self._note(f"run {run}/{self.plan.runs} {case} @{concurrency}", case, result)
+                    self.samples[(case, concurrency)].append(result)
+
+    def run_scale(self) -> None:
+        if "debit_spread" not in self.plan.cases or self.cloner is None or "debit_spread" in self.unavailable:
+            return
+        for accounts in self.plan.scale:
+            before = self.cloner.used_memory()
+            added = accounts - self.cloner.count
+            _say(f"scale: preloading {accounts:,} accounts")
+            started = time.perf_counter()
+            self.cloner.grow_to(accounts)
+            took = time.perf_counter() - started
+            grown = self.cloner.used_memory()
+            runs = []
+            for run in range(1, self.plan.runs + 1):
+                result = self.sample("debit_spread", self.plan.scale_concurrency, accounts)
+                self._note(f"scale {accounts:,} run {run}", "debit_spread", result)
+                runs.append(result)
+            self.scale.append(
+                report.summarize(runs)
+                | {
+                    "accounts": accounts,
+                    "concurrency": self.plan.scale_concurrency,
+                    "preload_s": took,
+                    "used_memory_bytes": grown,
+                    "used_memory_per_added_account": (grown - before) / added if added > 0 else None,
+                }
+            )
+
+    def _note(self, label: str, case: str, result: dict) -> None:
+        if "unavailable" in result or "error" in result:
+            reason = result.get("unavailable") or result["error"]
+            self.unavailable[case] = reason
+            _say(f"{label}: {'unavailable' if 'unavailable' in result else 'error'}: {reason}")
+            return
+        errors = f" errors={result['errors']}" if result["errors"] else ""
+        p99 = result["latency_ms"]["p99"]
+        _say(f"{label}: {result['rps']:.0f} rps p99 {p99:.2f} ms{errors}")
+
+    # -- results -----------------------------------------------------------------------------
+
+    def results(self) -> list[dict]:
+        rows = []
+        for case in self.plan.cases:
+            for concurrency in self.plan.concurrency:
+                samples = self.samples.get((case, concurrency))
+                if samples:
+                    summary = report.summarize(samples)
+                elif case in self.unavailable:
+                    summary = {"status": "unavailable", "reason": self.unavailable[case]}
+                else:
+                    continue
+                rows.append({"case": case, "concurrency": concurrency, **summary, "samples": samples or []})
+                if summary["status"] == "unavailable" and not samples:
+                    break  # one line per unavailable case is enough
+        report.add_ratios(rows)
+        return rows
+
+    def close(self) -> None:
+        self.redis.close()
+        if self.cloner:
+            self.cloner.close()
+
+
+def _meta(plan: Plan, stack_redis_version: str) -> dict:
+    def version(dist: str) -> str | None:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return None
+
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", *args], capture_output=True, text=True)
+        return out.stdout.strip()
+
+    cpu_model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu_model,
+        "load_average_at_start": os.getloadavg(),
+        "python": platform.python_version(),
+        "packages": {d: version(d) for d in ("grpcio", "protobuf", "redis", "hiredis", "uvloop")},
+        "redis_server": stack_redis_version,
+        "redis_appendonly": False,
+        "plan": asdict(plan),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    plan, out_dir = parse_args(argv)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    load = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        _say(f"starting Redis, fake Stripe, the empty server and the services (load average {load[0]:.2f})")
+        with Stack(Path(tmp), server_uvloop=plan.server_uvloop, log_level=plan.log_level) as stack:
+            bench = Bench(stack, plan, Path(tmp))
+            try:
+                redis_version = bench.redis.info("server")["redis_version"]
+                meta = _meta(plan, redis_version) | {"load_average_at_start": load}
+                bench.prepare()
+                bench.run_matrix()
+                bench.run_scale()
+                meta["load_average_at_end"] = os.getloadavg()
+            finally:
+                bench.close()
+    rows = bench.results()
+    checks = report.targets(rows, bench.round_trips, bench.scale)
+    doc = {
+        "meta": meta,
+        "results": rows,
+        "scale": bench.scale,
+        "round_trips": bench.round_trips,
+        "memory": bench.memory,
+        "targets": checks,
+    }
+    print(report.table(rows))
+    print(report.extras_text(bench.round_trips, bench.memory, bench.scale))
+    print("targets:\n" + report.targets_text(checks))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = out_dir / f"{stamp}.json"
+    json_path.write_text(json.dumps(doc, indent=2, default=str))
+    png = chart.draw(rows, bench.scale, out_dir / f"{stamp}.png")
+    print(f"wrote {json_path}" + (f" and {png}" if png else " (no chart: matplotlib is not installed)"))
+    failed = [f"{r['case']}@{r['concurrency']}" for r in rows if r["status"] in ("error", "errors")]
+    failed += [f"scale {s['accounts']}" for s in bench.scale if s["status"] in ("error", "errors")]
+    if failed:
+        print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0

@@ -1,0 +1,223 @@
+"""Seeds what the cases need through the real APIs, and clones accounts fast for the scale runs."""
+
+from __future__ import annotations
+
+import uuid
+
+import grpc
+import redis
+from balance.v1 import balance_service_pb2 as bpb
+from balance.v1 import balance_service_pb2_grpc as bgrpc
+from pricing.v1 import pricing_service_pb2 as qpb
+from pricing.v1 import pricing_service_pb2_grpc as qgrpc
+
+from bench import cases
+from bench.capture import monitor_while, per_call, script_call
+from bench.procs import ADMIN_TOKEN
+
+ADMIN = (("authorization", f"Bearer {ADMIN_TOKEN}"),)
+# Enough that no run of hot-account debits can drain it.
+PRELOAD_MINOR = 100_000_000
+
+
+class Unavailable(Exception):
+    """A seeding RPC answered UNIMPLEMENTED: the cases that need it are reported, not run."""
+
+
+def _rid(kind: str) -> str:
+    return f"seed-{kind}-{uuid.uuid4().hex}"
+
+
+def _call(method, request, **kwargs):
+    try:
+        return method(request, timeout=10, **kwargs)
+    except grpc.RpcError as exc:
+        if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
+            raise Unavailable(f"UNIMPLEMENTED: {exc.details()}") from exc
+        raise
+
+
+def seed_pricing(addr: str) -> None:
+    """One product priced in RRP mode and one 10 % code, written with the admin API."""
+    with grpc.insecure_channel(addr) as channel:
+        stub = qgrpc.PricingServiceStub(channel)
+        current = _call(stub.GetPricingConfig, qpb.GetPricingConfigRequest(), metadata=ADMIN).config
+        product = qpb.Product(
+            product_id=cases.PRODUCT_ID,
+            display_name="Benchmark product",
+            currency=cases.CURRENCY,
+            list_price_minor=10_000,
+            launch_price_minor=8_000,
+            base_mode=qpb.PRICING_MODE_RRP,
+        )
+        others = [p for p in current.products if p.product_id != cases.PRODUCT_ID]
+        _call(
+            stub.UpdatePricingConfig,
+            qpb.UpdatePricingConfigRequest(
+                products=[*others, product], expected_version=current.version, request_id=_rid("config")
+            ),
+            metadata=ADMIN,
+        )
+        code = qpb.DiscountCode(code=cases.DISCOUNT_CODE, kind=qpb.DISCOUNT_KIND_PERCENT, percent_off=10)
+        try:
+            _call(
+                stub.CreateDiscountCode,
+                qpb.CreateDiscountCodeRequest(discount_code=code, request_id=_rid("code")),
+                metadata=ADMIN,
+            )
+        except grpc.RpcError as exc:
+            if exc.code() != grpc.StatusCode.ALREADY_EXISTS:
+                raise
+
+
+def credit(stub: bgrpc.BalanceServiceStub, account: str, amount_minor: int) -> bpb.CreditResponse:
+    return _call(
+        stub.Credit,
+        bpb.CreditRequest(
+            account_id=account,
+            amount_minor=amount_minor,
+            currency=cases.CURRENCY,
+            reason=bpb.TRANSACTION_REASON_TOP_UP,
+            request_id=_rid("credit"),
+        ),
+    )
+
+
+def seed_balance(addr: str) -> None:
+    """The hot account and the template account that preloading clones, each with one credit."""
+    with grpc.insecure_channel(addr) as channel:
+        stub = bgrpc.BalanceServiceStub(channel)
+        for account in (cases.HOT_ACCOUNT, cases.TEMPLATE_ACCOUNT):
+            credit(stub, account, PRELOAD_MINOR)
+
+
+def account_keys(client: redis.Redis, account: str) -> list[bytes]:
+    """Every key of one account: the codebase tags all of an account's keys with `{account}`."""
+    return sorted(client.scan_iter(match=f"*{{{account}}}*", count=1000))
+
+
+def memory_bytes(client: redis.Redis, keys: list[bytes]) -> int:
+    return sum(client.memory_usage(k, samples=0) or 0 for k in keys)
+
+
+def measure_memory(addr: str, redis_url: str, entries: int) -> dict:
+    """Bytes of an account with one credit, and the growth per further credit (log entry + its request)."""
+    client = redis.Redis.from_url(redis_url)
+    with grpc.insecure_channel(addr) as channel:
+        stub = bgrpc.BalanceServiceStub(channel)
+        credit(stub, cases.MEMORY_ACCOUNT, PRELOAD_MINOR)
+        keys = account_keys(client, cases.MEMORY_ACCOUNT)
+        one = memory_bytes(client, keys)
+        for _ in range(entries):
+            credit(stub, cases.MEMORY_ACCOUNT, 1)
+        more = account_keys(client, cases.MEMORY_ACCOUNT)
+        grown = memory_bytes(client, more)
+    client.close()
+    return {
+        "keys_per_account": len(keys),
+        "bytes_per_account": one,
+        "keys_after_entries": len(more),
+        "entries": entries,
+        "bytes_per_log_entry": (grown - one) / entries,
+    }
+
+
+class Cloner:
+    """Copies the template account's keys (DUMP/RESTORE) under new account ids, pipelined.
+
+    The copies hold exactly what a real account with one credit holds, written at Redis speed
+    instead of gRPC speed, so 10^6 accounts take seconds. Values keep the template's id inside
+    (e.g. in its one log entry), which the debit path never reads back.
+    """
+
+    def __init__(self, redis_url: str) -> None:
+        self.client = redis.Redis.from_url(redis_url)
+        keys = account_keys(self.client, cases.TEMPLATE_ACCOUNT)
+        if not keys:
+            raise Unavailable(f"no key tagged {{{cases.TEMPLATE_ACCOUNT}}} after a Credit")
+        tag = f"{{{cases.TEMPLATE_ACCOUNT}}}".encode()
+        self.parts = [(k.split(tag), self.client.pttl(k), self.client.dump(k)) for k in keys]
+        self.count = 1  # the template itself is account 0
+
+    def grow_to(self, accounts: int, batch: int = 2000) -> None:
+        with self.client.pipeline(transaction=False) as pipe:
+            for index in range(self.count, accounts):
+                tag = f"{{{cases.account_id(index)}}}".encode()
+                for pieces, ttl, payload in self.parts:
+                    pipe.restore(tag.join(pieces), max(ttl, 0), payload, replace=True)
+                if len(pipe) >= batch:
+                    pipe.execute()
+            pipe.execute()
+        self.count = max(self.count, accounts)
+
+    def used_memory(self) -> int:
+        return int(self.client.info("memory")["used_memory"])
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def capture_round_trips(addr: str, redis_url: str, calls: int = 5) -> tuple[dict, dict | None]:
+    """Commands per Debit, Credit, GetBalance, CreateHold and CaptureHold, and Debit's exact EVALSHA."""
+    found: dict[str, dict] = {}
+    debit_spec = None
+    with grpc.insecure_channel(addr) as channel:
+        stub = bgrpc.BalanceServiceStub(channel)
+        account = cases.HOT_ACCOUNT
+        rids: list[str] = []
+
+        def debit() -> None:
+            for _ in range(calls):
+                rids.append(_rid("debit"))
+                request = bpb.DebitRequest(
+                    account_id=account,
+                    amount_minor=1,
+                    currency=cases.CURRENCY,
+                    reason=bpb.TRANSACTION_REASON_PURCHASE,
+                    request_id=rids[-1],
+                )
+                _call(stub.Debit, request)
+
+        holds: list[str] = []
+
+        def hold() -> None:
+            for _ in range(calls):
+                request = bpb.CreateHoldRequest(
+                    account_id=account, amount_minor=1, timeout_ms=60_000, request_id=_rid("hold")
+                )
+                holds.append(_call(stub.CreateHold, request).hold.hold_id)
+
+        def capture() -> None:
+            for hold_id in holds:
+                request = bpb.CaptureHoldRequest(
+                    account_id=account,
+                    hold_id=hold_id,
+                    amount_minor=1,
+                    reason=bpb.TRANSACTION_REASON_PURCHASE,
+                    request_id=_rid("capture"),
+                )
+                _call(stub.CaptureHold, request)
+
+        actions = {
+            "Debit": debit,
+            "Credit": lambda: [credit(stub, account, 1) for _ in range(calls)],
+            "GetBalance": lambda: [
+                _call(stub.GetBalance, bpb.GetBalanceRequest(account_id=account)) for _ in range(calls)
+            ],
+            "CreateHold": hold,
+            "CaptureHold": capture,
+        }
+        for name, action in actions.items():
+            try:
+                commands = monitor_while(redis_url, action)
+            except (Unavailable, grpc.RpcError) as exc:
+                found[name] = {"unavailable": str(exc) if isinstance(exc, Unavailable) else _describe(exc)}
+                continue
+            found[name] = per_call(commands, calls)
+            if name == "Debit" and (evalsha := script_call(commands)) is not None:
+                debit_spec = {"evalsha": list(evalsha.args), "account": account, "request_id": rids[-1]}
+    return found, debit_spec
+
+
+def _describe(exc: grpc.RpcError) -> str:
+    return f"{exc.code().name}: {exc.details()}"
