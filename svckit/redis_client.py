@@ -6,9 +6,9 @@ from importlib import resources
 
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.cluster import ClusterNode
+from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
-from redis.retry import Retry
 
 from svckit.config import CommonSettings
 
