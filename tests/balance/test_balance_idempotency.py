@@ -1,0 +1,123 @@
+"""request_id (AIP-155): a repeat replays the first response byte for byte; other parameters are refused."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+from balance.v1 import balance_service_pb2 as pb
+
+from tests.balance.support import TOP_UP, node_clients, refused, unique
+
+
+async def test_same_credit_sent_50_times_concurrently_writes_one_entry(balances):
+    account = unique("acct")
+    request = pb.CreditRequest(account_id=account, amount_minor=700, reason=TOP_UP, request_id="topup-once")
+    replies = await asyncio.gather(*(balances.stub.Credit(request) for _ in range(50)))
+    assert len({r.SerializeToString() for r in replies}) == 1
+    assert (await balances.balance(account)).balance_minor == 700
+    assert len(await balances.transactions(account)) == 1
+
+
+async def test_replay_returns_the_first_response_even_after_later_changes(balances):
+    account = unique("acct")
+    first = await balances.credit(account, 100, request_id="first")
+    await balances.debit(account, 30)
+    balances.clock.advance(60_000)
+    again = await balances.credit(account, 100, request_id="first")
+    assert again.SerializeToString() == first.SerializeToString()
+    assert (await balances.balance(account)).balance_minor == 70
+
+
+async def test_same_request_id_with_other_parameters_is_refused(balances):
+    account = unique("acct")
+    await balances.credit(account, 100, request_id="rid")
+    for call in (
+        balances.credit(account, 101, request_id="rid"),
+        balances.credit(account, 100, request_id="rid", reference="other"),
+        balances.debit(account, 100, request_id="rid"),
+        balances.hold(account, 100, hold_id="rid"),
+    ):
+        refusal = await refused(call)
+        assert (refusal.code, refusal.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "REQUEST_ID_REUSED")
+    assert (await balances.balance(account)).balance_minor == 100
+    assert len(await balances.transactions(account)) == 1
+
+
+async def test_request_ids_are_scoped_to_the_account(balances):
+    one, two = unique("acct"), unique("acct")
+    await balances.credit(one, 10, request_id="shared")
+    await balances.credit(two, 20, request_id="shared")
+    assert [(await balances.balance(a)).balance_minor for a in (one, two)] == [10, 20]
+
+
+async def test_a_refused_request_is_not_remembered(balances):
+    account = unique("acct")
+    assert (await refused(balances.debit(account, 40, request_id="early"))).reason == "INSUFFICIENT_FUNDS"
+    await balances.credit(account, 100)
+    assert (await balances.debit(account, 40, request_id="early")).balance.balance_minor == 60
+
+
+async def test_request_records_outlive_stripes_24_hours(balances):
+    account = unique("acct")
+    await balances.credit(account, 1, request_id="ttl")
+    ttls = []
+    for client in node_clients(balances.redis):
+        with client:
+            ttls += [client.pttl(k) for k in client.scan_iter(match=f"bal:{{{account}}}:req:*")]
+    assert len(ttls) == 1
+    assert 24 * 3_600_000 < ttls[0] <= 7 * 24 * 3_600_000
+
+
+class ReplyDroppingProxy:
+    """A TCP proxy in front of Redis that swallows one reply and drops that connection, as a network would."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self._upstream_port = upstream_port
+        self.drop_reply_containing: bytes | None = None
+        self.dropped = 0
+        self.commands_seen: list[bytes] = []
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        return self._server.sockets[0].getsockname()[1]
+
+    async def _relay(self, client_reader, client_writer) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self._upstream_port)
+
+        async def pump(reader, writer, replies: bool) -> None:
+            while data := await reader.read(65536):
+                if not replies:
+                    self.commands_seen.append(data)
+                elif self.drop_reply_containing and self.drop_reply_containing in data:
+                    self.drop_reply_containing = None
+                    self.dropped += 1
+                    break
+                writer.write(data)
+                await writer.drain()
+            client_writer.close()
+            upstream_writer.close()
+
+        await asyncio.gather(
+            pump(client_reader, upstream_writer, False),
+            pump(upstream_reader, client_writer, True),
+            return_exceptions=True,
+        )
+
+
+async def test_script_recognises_the_command_redis_py_resends_after_a_dropped_reply(
+    single_redis, redis_server, start_balances
+):
+    proxy = ReplyDroppingProxy(redis_server.port)
+    port = await proxy.start()
+    balances = await start_balances({"redis_url": f"redis://127.0.0.1:{port}/0", "redis_cluster_nodes": ""})
+    account = unique("acct")
+    await balances.credit(account, 5)
+    proxy.commands_seen.clear()
+    proxy.drop_reply_containing = b'"req":"resent"'  # the Credit's reply, whichever connection carries it
+    reply = await balances.credit(account, 100, request_id="resent")
+    assert proxy.dropped == 1
+    assert sum(b"EVALSHA" in c.upper() and b"resent" in c for c in proxy.commands_seen) == 2
+    assert reply.balance.balance_minor == 105
+    assert (await balances.balance(account)).balance_minor == 105
+    assert len(await balances.transactions(account)) == 2
