@@ -60,6 +60,14 @@ def node_clients(redis_overrides: dict[str, str]) -> list[redis.Redis]:
     return [redis.Redis.from_url(redis_overrides["redis_url"])]
 
 
+def raw_client(redis_overrides: dict[str, str]) -> redis.Redis | redis.RedisCluster:
+    """A plain synchronous client for the whole keyspace, single or Cluster, to read or tamper directly."""
+    if redis_overrides["redis_cluster_nodes"]:
+        host, port = redis_overrides["redis_cluster_nodes"].split(",")[0].rsplit(":", 1)
+        return redis.RedisCluster(host=host, port=int(port))
+    return redis.Redis.from_url(redis_overrides["redis_url"])
+
+
 def key_count(redis_overrides: dict[str, str]) -> int:
     total = 0
     for client in node_clients(redis_overrides):
