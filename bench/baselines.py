@@ -9,7 +9,7 @@ import shutil
 import subprocess
 from importlib import resources
 
-from bench.cpu import cpu_seconds
+from bench.procfs import cpu_seconds
 
 SCRIPT_PACKAGE = "balance_svc"
 

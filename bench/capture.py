@@ -29,34 +29,41 @@ def _unescape(quoted: str) -> str:
 class Command:
     args: tuple[str, ...]
     from_script: bool
+    client_port: int | None  # for a script's commands, the port of the client that ran the script
 
     @property
     def name(self) -> str:
         return self.args[0].upper()
 
 
-def parse_monitor_line(line: str) -> Command | None:
-    match = _LINE.match(line)
-    if not match:
-        return None
-    args = tuple(_unescape(a) for a in _ARG.findall(match["args"]))
-    return Command(args, from_script=match["source"] == "lua") if args else None
+def parse_monitor(lines: list[str]) -> list[Command]:
+    """MONITOR shows a script's call first and then the commands it runs, which are credited to it."""
+    commands, caller = [], None
+    for line in lines:
+        match = _LINE.match(line)
+        args = tuple(_unescape(a) for a in _ARG.findall(match["args"])) if match else ()
+        if not args:
+            continue
+        from_script = match["source"] == "lua"
+        if not from_script:
+            _, _, port = match["source"].rpartition(":")
+            caller = int(port) if port.isdigit() else None
+        commands.append(Command(args, from_script, caller))
+    return commands
 
 
 def monitor_while(redis_url: str, action: Callable[[], None], settle_s: float = 0.3) -> list[Command]:
-    """Runs `action` with MONITOR on and returns every command Redis saw meanwhile."""
+    """Runs `action` with MONITOR on and returns every command Redis saw meanwhile, from any client."""
     conn = _connection(redis_url)
     try:
         conn.send_command("MONITOR")
         conn.read_response()
         action()
-        commands = []
+        lines = []
         while conn.can_read(timeout=settle_s):
             reply = conn.read_response()
-            line = reply.decode("latin-1") if isinstance(reply, bytes) else str(reply)
-            if (command := parse_monitor_line(line)) is not None:
-                commands.append(command)
-        return commands
+            lines.append(reply.decode("latin-1") if isinstance(reply, bytes) else str(reply))
+        return parse_monitor(lines)
     finally:
         conn.disconnect()
 
@@ -66,6 +73,11 @@ def _connection(redis_url: str) -> redis.Connection:
     conn = pool.make_connection()
     conn.connect()
     return conn
+
+
+def from_ports(commands: list[Command], ports: set[int]) -> list[Command]:
+    """Only the commands one process sent (other services keep talking to the same Redis)."""
+    return [c for c in commands if c.client_port in ports]
 
 
 def per_call(commands: list[Command], calls: int) -> dict:

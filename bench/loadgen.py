@@ -28,7 +28,7 @@ from pricing.v1 import pricing_service_pb2_grpc as qgrpc
 from redis.exceptions import RedisError
 
 from bench import cases
-from bench.cpu import cpu_seconds
+from bench.procfs import cpu_seconds
 
 Call = Callable[[int], Awaitable[object]]
 

@@ -1,4 +1,4 @@
-"""CPU seconds (user + system) of any local process, read from /proc so no extra dependency is needed."""
+"""What /proc tells about a local process: CPU seconds used and the TCP ports it holds (no psutil needed)."""
 
 from __future__ import annotations
 
@@ -17,3 +17,24 @@ def cpu_seconds(pid: int) -> float:
     # Field 2 (comm) may contain spaces, so split after its closing parenthesis.
     fields = stat[stat.rindex(b")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def local_tcp_ports(pid: int) -> set[int]:
+    """Local ports of the TCP sockets `pid` has open, e.g. its Redis connections."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:  # closed meanwhile
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[len("socket:[") : -1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        with open(f"/proc/{pid}/net/{table}") as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                if fields[9] in inodes:
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports

@@ -19,7 +19,7 @@ from pathlib import Path
 import grpc
 import redis
 
-from bench import baselines, chart, report, seed
+from bench import baselines, chart, report, round_trips, seed
 from bench.cases import BY_NAME, CASES
 from bench.procs import Stack, python_module
 
@@ -153,7 +153,8 @@ class Bench:
         self.memory = seed.measure_memory(addr, self.redis_url, entries)
 
     def _capture(self) -> None:
-        self.round_trips, self.debit = seed.capture_round_trips(self.stack.addrs["balance"], self.redis_url)
+        addr, pid = self.stack.addrs["balance"], self.stack.pid("balance")
+        self.round_trips, self.debit = round_trips.capture(addr, pid, self.redis_url)
         if self.debit is None:
             raise LookupError(f"Debit sent no EVALSHA: {self.round_trips.get('Debit')}")
         self.spec_path.write_text(json.dumps(baselines.redis_py_spec(self.debit)))

@@ -12,7 +12,6 @@ from pricing.v1 import pricing_service_pb2 as qpb
 from pricing.v1 import pricing_service_pb2_grpc as qgrpc
 
 from bench import cases
-from bench.capture import monitor_while, per_call, script_call
 from bench.procs import ADMIN_TOKEN
 
 ADMIN = (("authorization", f"Bearer {ADMIN_TOKEN}"),)
@@ -24,11 +23,11 @@ class Unavailable(Exception):
     """A seeding RPC answered UNIMPLEMENTED: the cases that need it are reported, not run."""
 
 
-def _rid(kind: str) -> str:
+def new_request_id(kind: str) -> str:
     return f"seed-{kind}-{uuid.uuid4().hex}"
 
 
-def _call(method, request, **kwargs):
+def call(method, request, **kwargs):
     try:
         return method(request, timeout=10, **kwargs)
     except grpc.RpcError as exc:
@@ -41,7 +40,7 @@ def seed_pricing(addr: str) -> None:
     """One product priced in RRP mode and one 10 % code, written with the admin API."""
     with grpc.insecure_channel(addr) as channel:
         stub = qgrpc.PricingServiceStub(channel)
-        current = _call(stub.GetPricingConfig, qpb.GetPricingConfigRequest(), metadata=ADMIN).config
+        current = call(stub.GetPricingConfig, qpb.GetPricingConfigRequest(), metadata=ADMIN).config
         product = qpb.Product(
             product_id=cases.PRODUCT_ID,
             display_name="Benchmark product",
@@ -51,18 +50,20 @@ def seed_pricing(addr: str) -> None:
             base_mode=qpb.PRICING_MODE_RRP,
         )
         others = [p for p in current.products if p.product_id != cases.PRODUCT_ID]
-        _call(
+        call(
             stub.UpdatePricingConfig,
             qpb.UpdatePricingConfigRequest(
-                products=[*others, product], expected_version=current.version, request_id=_rid("config")
+                products=[*others, product],
+                expected_version=current.version,
+                request_id=new_request_id("config"),
             ),
             metadata=ADMIN,
         )
         code = qpb.DiscountCode(code=cases.DISCOUNT_CODE, kind=qpb.DISCOUNT_KIND_PERCENT, percent_off=10)
         try:
-            _call(
+            call(
                 stub.CreateDiscountCode,
-                qpb.CreateDiscountCodeRequest(discount_code=code, request_id=_rid("code")),
+                qpb.CreateDiscountCodeRequest(discount_code=code, request_id=new_request_id("code")),
                 metadata=ADMIN,
             )
         except grpc.RpcError as exc:
@@ -71,14 +72,14 @@ def seed_pricing(addr: str) -> None:
 
 
 def credit(stub: bgrpc.BalanceServiceStub, account: str, amount_minor: int) -> bpb.CreditResponse:
-    return _call(
+    return call(
         stub.Credit,
         bpb.CreditRequest(
             account_id=account,
             amount_minor=amount_minor,
             currency=cases.CURRENCY,
             reason=bpb.TRANSACTION_REASON_TOP_UP,
-            request_id=_rid("credit"),
+            request_id=new_request_id("credit"),
         ),
     )
 
@@ -123,11 +124,12 @@ def measure_memory(addr: str, redis_url: str, entries: int) -> dict:
 
 
 class Cloner:
-    """Copies the template account's keys (DUMP/RESTORE) under new account ids, pipelined.
+    """Copies the template account's keys under new account ids, pipelined, at Redis speed.
 
-    The copies hold exactly what a real account with one credit holds, written at Redis speed
-    instead of gRPC speed, so 10^6 accounts take seconds. Values keep the template's id inside
-    (e.g. in its one log entry), which the debit path never reads back.
+    Streams are rebuilt with XADD (same ids and fields) so they get the node preallocation a real
+    account's log gets; other keys are copied with DUMP/RESTORE. A copy holds what a real account
+    with one credit holds, so 10^6 accounts take seconds, not a million Credit calls. Values keep
+    the template's id inside (e.g. its one log entry), which the debit path never reads back.
     """
 
     def __init__(self, redis_url: str) -> None:
@@ -136,15 +138,22 @@ class Cloner:
         if not keys:
             raise Unavailable(f"no key tagged {{{cases.TEMPLATE_ACCOUNT}}} after a Credit")
         tag = f"{{{cases.TEMPLATE_ACCOUNT}}}".encode()
-        self.parts = [(k.split(tag), self.client.pttl(k), self.client.dump(k)) for k in keys]
+        self.copies = [(k.split(tag), self._copier(k)) for k in keys]
         self.count = 1  # the template itself is account 0
+
+    def _copier(self, key: bytes):
+        if self.client.type(key) == b"stream":
+            entries = self.client.xrange(key)
+            return lambda pipe, name: [pipe.xadd(name, fields, id=eid) for eid, fields in entries]
+        ttl, payload = max(self.client.pttl(key), 0), self.client.dump(key)
+        return lambda pipe, name: pipe.restore(name, ttl, payload, replace=True)
 
     def grow_to(self, accounts: int, batch: int = 2000) -> None:
         with self.client.pipeline(transaction=False) as pipe:
             for index in range(self.count, accounts):
                 tag = f"{{{cases.account_id(index)}}}".encode()
-                for pieces, ttl, payload in self.parts:
-                    pipe.restore(tag.join(pieces), max(ttl, 0), payload, replace=True)
+                for pieces, copy in self.copies:
+                    copy(pipe, tag.join(pieces))
                 if len(pipe) >= batch:
                     pipe.execute()
             pipe.execute()
@@ -157,67 +166,5 @@ class Cloner:
         self.client.close()
 
 
-def capture_round_trips(addr: str, redis_url: str, calls: int = 5) -> tuple[dict, dict | None]:
-    """Commands per Debit, Credit, GetBalance, CreateHold and CaptureHold, and Debit's exact EVALSHA."""
-    found: dict[str, dict] = {}
-    debit_spec = None
-    with grpc.insecure_channel(addr) as channel:
-        stub = bgrpc.BalanceServiceStub(channel)
-        account = cases.HOT_ACCOUNT
-        rids: list[str] = []
-
-        def debit() -> None:
-            for _ in range(calls):
-                rids.append(_rid("debit"))
-                request = bpb.DebitRequest(
-                    account_id=account,
-                    amount_minor=1,
-                    currency=cases.CURRENCY,
-                    reason=bpb.TRANSACTION_REASON_PURCHASE,
-                    request_id=rids[-1],
-                )
-                _call(stub.Debit, request)
-
-        holds: list[str] = []
-
-        def hold() -> None:
-            for _ in range(calls):
-                request = bpb.CreateHoldRequest(
-                    account_id=account, amount_minor=1, timeout_ms=60_000, request_id=_rid("hold")
-                )
-                holds.append(_call(stub.CreateHold, request).hold.hold_id)
-
-        def capture() -> None:
-            for hold_id in holds:
-                request = bpb.CaptureHoldRequest(
-                    account_id=account,
-                    hold_id=hold_id,
-                    amount_minor=1,
-                    reason=bpb.TRANSACTION_REASON_PURCHASE,
-                    request_id=_rid("capture"),
-                )
-                _call(stub.CaptureHold, request)
-
-        actions = {
-            "Debit": debit,
-            "Credit": lambda: [credit(stub, account, 1) for _ in range(calls)],
-            "GetBalance": lambda: [
-                _call(stub.GetBalance, bpb.GetBalanceRequest(account_id=account)) for _ in range(calls)
-            ],
-            "CreateHold": hold,
-            "CaptureHold": capture,
-        }
-        for name, action in actions.items():
-            try:
-                commands = monitor_while(redis_url, action)
-            except (Unavailable, grpc.RpcError) as exc:
-                found[name] = {"unavailable": str(exc) if isinstance(exc, Unavailable) else _describe(exc)}
-                continue
-            found[name] = per_call(commands, calls)
-            if name == "Debit" and (evalsha := script_call(commands)) is not None:
-                debit_spec = {"evalsha": list(evalsha.args), "account": account, "request_id": rids[-1]}
-    return found, debit_spec
-
-
-def _describe(exc: grpc.RpcError) -> str:
+def describe(exc: grpc.RpcError) -> str:
     return f"{exc.code().name}: {exc.details()}"

@@ -1,0 +1,76 @@
+"""Counts the Redis commands balance_svc sends per RPC (MONITOR), and captures Debit's exact EVALSHA."""
+
+from __future__ import annotations
+
+import grpc
+from balance.v1 import balance_service_pb2 as bpb
+from balance.v1 import balance_service_pb2_grpc as bgrpc
+
+from bench import cases
+from bench.capture import from_ports, monitor_while, per_call, script_call
+from bench.procfs import local_tcp_ports
+from bench.seed import Unavailable, call, credit, describe, new_request_id
+
+
+def capture(addr: str, pid: int, redis_url: str, calls: int = 5) -> tuple[dict, dict | None]:
+    """Commands balance_svc (process `pid`) sends per Debit, Credit, GetBalance, CreateHold and
+    CaptureHold, and Debit's exact EVALSHA."""
+    found: dict[str, dict] = {}
+    debit_spec = None
+    with grpc.insecure_channel(addr) as channel:
+        stub = bgrpc.BalanceServiceStub(channel)
+        account = cases.HOT_ACCOUNT
+        rids: list[str] = []
+
+        def debit() -> None:
+            for _ in range(calls):
+                rids.append(new_request_id("debit"))
+                request = bpb.DebitRequest(
+                    account_id=account,
+                    amount_minor=1,
+                    currency=cases.CURRENCY,
+                    reason=bpb.TRANSACTION_REASON_PURCHASE,
+                    request_id=rids[-1],
+                )
+                call(stub.Debit, request)
+
+        holds: list[str] = []
+
+        def hold() -> None:
+            for _ in range(calls):
+                request = bpb.CreateHoldRequest(
+                    account_id=account, amount_minor=1, timeout_ms=60_000, request_id=new_request_id("hold")
+                )
+                holds.append(call(stub.CreateHold, request).hold.hold_id)
+
+        def capture() -> None:
+            for _ in range(calls):
+                request = bpb.CaptureHoldRequest(
+                    account_id=account,
+                    hold_id=holds.pop(),
+                    amount_minor=1,
+                    reason=bpb.TRANSACTION_REASON_PURCHASE,
+                    request_id=new_request_id("capture"),
+                )
+                call(stub.CaptureHold, request)
+
+        actions = {
+            "Debit": debit,
+            "Credit": lambda: [credit(stub, account, 1) for _ in range(calls)],
+            "GetBalance": lambda: [
+                call(stub.GetBalance, bpb.GetBalanceRequest(account_id=account)) for _ in range(calls)
+            ],
+            "CreateHold": hold,
+            "CaptureHold": capture,
+        }
+        for name, action in actions.items():
+            try:
+                action()  # unwatched first: the first call after a start also loads the script
+                commands = from_ports(monitor_while(redis_url, action), local_tcp_ports(pid))
+            except (Unavailable, grpc.RpcError) as exc:
+                found[name] = {"unavailable": str(exc) if isinstance(exc, Unavailable) else describe(exc)}
+                continue
+            found[name] = per_call(commands, calls)
+            if name == "Debit" and (evalsha := script_call(commands)) is not None:
+                debit_spec = {"evalsha": list(evalsha.args), "account": account, "request_id": rids[-1]}
+    return found, debit_spec
