@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import resource
 import shutil
 import subprocess
-from importlib import resources
 
 from bench.procfs import cpu_seconds
-
-SCRIPT_PACKAGE = "balance_svc"
-
-
-def script_name(sha: str, package: str = SCRIPT_PACKAGE) -> str | None:
-    """Which `<package>/lua/*.lua` has this SHA1 (redis-py's Script hashes the file's text)."""
-    for entry in (resources.files(package) / "lua").iterdir():
-        if entry.name.endswith(".lua") and hashlib.sha1(entry.read_text().encode()).hexdigest() == sha:
-            return entry.name.removesuffix(".lua")
-    return None
 
 
 def redis_py_spec(debit: dict) -> dict:
     """What bench.loadgen's redis_py case replays: keys and args with the account and request id to vary."""
     _, sha, numkeys, *rest = debit["evalsha"]
-    name = script_name(sha)
-    if name is None:
-        raise LookupError(f"no {SCRIPT_PACKAGE}/lua script has SHA1 {sha}")
     n = int(numkeys)
     return {
-        "package": SCRIPT_PACKAGE,
-        "script": name,
+        "sha": sha,
         "keys": rest[:n],
         "args": rest[n:],
         "account": debit["account"],

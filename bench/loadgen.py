@@ -93,22 +93,20 @@ def grpc_caller(case: str, channel: grpc.aio.Channel, accounts: int, prefix: str
 
 
 def redis_caller(redis_url: str, spec: dict, accounts: int, prefix: str) -> Call:
-    """The captured Debit EVALSHA, replayed through the same client and Script object the service uses."""
+    """The captured Debit EVALSHA (loaded by balance_svc), sent through the client the service uses."""
     from svckit.config import CommonSettings
-    from svckit.redis_client import connect, register_scripts
+    from svckit.redis_client import connect
 
     client = connect(CommonSettings(redis_url=redis_url))
-    script = register_scripts(client, spec["package"])[spec["script"]]
-    template, request_id = spec["account"], spec["request_id"]
-    keys, args = spec["keys"], spec["args"]
+    sha, numkeys = spec["sha"], len(spec["keys"])
+    words = [w.encode("latin-1") for w in (*spec["keys"], *spec["args"])]
+    template, request_id = spec["account"].encode(), spec["request_id"].encode()
     rng = random.Random()
 
     def call(seq: int) -> Awaitable[object]:
-        account, rid = cases.account_id(rng.randrange(accounts)), f"{prefix}{seq}"
-        return script(
-            keys=[k.replace(template, account) for k in keys],
-            args=[a.replace(template, account).replace(request_id, rid) for a in args],
-        )
+        account, rid = cases.account_id(rng.randrange(accounts)).encode(), f"{prefix}{seq}".encode()
+        filled = (w.replace(template, account).replace(request_id, rid) for w in words)
+        return client.evalsha(sha, numkeys, *filled)
 
     return call
 
