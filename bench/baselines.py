@@ -6,6 +6,7 @@ import re
 import resource
 import shutil
 import subprocess
+import uuid
 
 from bench.procfs import cpu_seconds
 
@@ -29,7 +30,10 @@ def redis_benchmark_binary() -> str | None:
 
 def redis_benchmark_argv(binary: str, port: int, concurrency: int, requests: int, debit: dict) -> list[bytes]:
     """The captured EVALSHA on the hot account, each request id made random by `__rand_int__`."""
-    command = [a.replace(debit["request_id"], "bench-rb-__rand_int__") for a in debit["evalsha"]]
+    # redis-benchmark never seeds its generator, so every run draws the same numbers: a fresh prefix
+    # keeps a run from replaying the previous run's requests (a replay is a cheaper path).
+    fresh = f"rb-{uuid.uuid4().hex[:12]}-__rand_int__"
+    command = [a.replace(debit["request_id"], fresh) for a in debit["evalsha"]]
     head = [binary, "-h", "127.0.0.1", "-p", str(port), "-c", str(concurrency), "-n", str(requests)]
     # Arguments are latin-1 code points of the raw bytes Redis saw.
     return [a.encode() for a in (*head, "-r", "1000000000")] + [a.encode("latin-1") for a in command]

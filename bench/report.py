@@ -10,7 +10,7 @@ from bench.cases import BY_NAME
 
 CLIENT_BOUND = 0.9  # client CPU seconds per wall second at which the client, not the server, is the limit
 MACHINE_BOUND = 0.9  # share of all cores busy (server + client + Redis) at which the box itself is the limit
-IGNORED_COMMANDS = frozenset({"ping", "info", "monitor", "client", "hello", "select"})
+IGNORED_COMMANDS = frozenset({"ping", "info", "monitor", "client", "hello", "select", "config|get"})
 
 
 def commands_per_call(before: dict, after: dict, calls: int) -> dict[str, float]:
