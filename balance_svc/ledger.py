@@ -107,7 +107,7 @@ class Ledger:
 
     async def balance(self, account_id: str) -> Balance:
         _check_account(account_id)
-        figures, _ = await self._store.balance(account_id, self._clock.now_ms())
+        figures, _, _ = await self._store.balance(account_id, self._clock.now_ms())
         return figures
 
     async def hold(self, account_id: str, hold_id: str) -> Hold:
@@ -140,9 +140,9 @@ class Ledger:
     async def verify(self, account_id: str) -> Verification:
         _check_account(account_id)
         now_ms = self._clock.now_ms()
-        stored, log_length = await self._store.balance(account_id, now_ms)
-        log = self._store.entries(account_id, stored.currency, log_length, _VERIFY_CHUNK)
-        return await audit.verify(stored, log_length, log, now_ms)
+        stored, counted, logged = await self._store.balance(account_id, now_ms)
+        log = self._store.entries(account_id, stored.currency, logged, _VERIFY_CHUNK)
+        return await audit.verify(stored, counted, log, now_ms)
 
     async def _move(
         self,

@@ -21,12 +21,13 @@ from balance_svc.model import (
 from svckit.redis_client import RedisClient, register_scripts, tagged_key
 
 _PREFIX = "bal"
+_ENTRY_SEPARATOR = "\x1f"
 
 
 class BalanceStore:
     """Every key of one account shares the hash tag `{account_id}`, so each script runs on one Cluster slot.
 
-    `bal:{A}` account hash, `bal:{A}:log` stream of entries (id `<seq>-0`), `bal:{A}:pending` and
+    `bal:{A}` account hash, `bal:{A}:log` list of entries (entry n at index n - 1), `bal:{A}:pending` and
     `bal:{A}:expiry` the pending holds' amounts and expiries, `bal:{A}:hold:<hold_id>` one hold,
     `bal:{A}:req:<request_id>` one request's fingerprint and response.
     """
@@ -75,14 +76,14 @@ class BalanceStore:
             raise refusal(words[0], dict(zip(words[1::2], words[2::2], strict=True)))
         return _receipt(account_id, json.loads(reply))
 
-    async def balance(self, account_id: str, now_ms: int) -> tuple[Balance, int]:
-        """The account's figures and its log length, from one read."""
-        account, _, pending, expiry = _account_keys(account_id)
-        balance, held, currency, threshold, log_length = await self._read_balance(
-            keys=[account, pending, expiry], args=[now_ms]
+    async def balance(self, account_id: str, now_ms: int) -> tuple[Balance, int, int]:
+        """The account's figures, the entries it counts and the entries in its log, from one read."""
+        account, log, pending, expiry = _account_keys(account_id)
+        balance, held, currency, threshold, counted, logged = await self._read_balance(
+            keys=[account, pending, expiry, log], args=[now_ms]
         )
         figures = Balance(account_id, _text(currency) or self._default_currency, balance, held, threshold)
-        return figures, log_length
+        return figures, counted, logged
 
     async def hold(self, account_id: str, hold_id: str) -> Hold | None:
         fields = await self._redis.hgetall(_key(account_id, "hold", hold_id))
@@ -91,27 +92,20 @@ class BalanceStore:
     async def newest_entries(self, account_id: str, newest_seq: int | None, count: int) -> list[Transaction]:
         """Up to `count` log entries, newest first, starting at `newest_seq` (None: the newest)."""
         account, log, _, _ = _account_keys(account_id)
-        start = "+" if newest_seq is None else f"{newest_seq}-0"
-        currency, entries = await self._list(keys=[account, log], args=[start, count])
+        currency, newest, entries = await self._list(keys=[account, log], args=[newest_seq or 0, count])
         currency = _text(currency) or self._default_currency
-        return [
-            _entry(account_id, currency, entry_id, dict(zip(f[::2], f[1::2], strict=True)))
-            for entry_id, f in entries
-        ]
+        return [_entry(account_id, currency, newest - i, line) for i, line in enumerate(reversed(entries))]
 
     async def entries(
         self, account_id: str, currency: str, last_seq: int, chunk: int
     ) -> AsyncIterator[Transaction]:
         """Log entries 1..last_seq, oldest first, `chunk` at a time: written entries never change."""
         log = _key(account_id, "log")
-        first = 1
-        while first <= last_seq:
-            page = await self._redis.xrange(log, f"{first}-0", f"{last_seq}-0", count=chunk)
-            if not page:
-                return
-            for entry_id, fields in page:
-                yield _entry(account_id, currency, entry_id, fields)
-            first = _seq(page[-1][0]) + 1
+        for first in range(1, last_seq + 1, chunk):
+            last = min(first + chunk - 1, last_seq)
+            lines = await self._redis.lrange(log, first - 1, last - 1)  # entry n sits at index n - 1
+            for seq, line in enumerate(lines, first):
+                yield _entry(account_id, currency, seq, line)
 
     async def publish(self, event: LowBalanceEvent) -> None:
         await publish(self._redis, self._stream, event, self._stream_maxlen)
@@ -133,34 +127,34 @@ def _account_keys(account_id: str) -> tuple[str, str, str, str]:
 def _receipt(account_id: str, record: dict) -> Receipt:
     b = record["b"]
     balance = Balance(account_id, b["currency"], int(b["balance"]), int(b["held"]), int(b["threshold"]))
-    entry = record.get("t")
+    entry = record.get("e")
     hold = record.get("h")
     return Receipt(
         balance=balance,
-        transaction=_transaction(account_id, balance.currency, int(entry["seq"]), entry) if entry else None,
+        transaction=_entry(account_id, balance.currency, int(record["seq"]), entry) if entry else None,
         hold=_hold(account_id, hold) if hold else None,
         crossed_low_balance=record.get("low") == "1",
     )
 
 
-def _entry(account_id: str, currency: str, entry_id: bytes, fields: Mapping[bytes, bytes]) -> Transaction:
-    return _transaction(account_id, currency, _seq(entry_id), _texts(fields))
-
-
-def _transaction(account_id: str, currency: str, seq: int, f: Mapping[str, str]) -> Transaction:
+def _entry(account_id: str, currency: str, seq: int, line: bytes | str) -> Transaction:
+    """Parses one log entry as mutate.lua writes it; the reference is last, so it may hold anything."""
+    kind, reason, amount, after, time_ms, request_id, hold_id, expire_ms, reference = _text(line).split(
+        _ENTRY_SEPARATOR, 8
+    )
     return Transaction(
         seq=seq,
         account_id=account_id,
-        type=TransactionType(int(f["type"])),
-        reason=Reason(int(f["reason"])),
-        amount_minor=int(f["amount"]),
+        type=TransactionType(int(kind)),
+        reason=Reason(int(reason)),
+        amount_minor=int(amount),
         currency=currency,
-        balance_after_minor=int(f["after"]),
-        reference=f["ref"],
-        request_id=f["req"],
-        hold_id=f["hold"],
-        create_time_ms=int(f["time_ms"]),
-        hold_expire_time_ms=int(f["expire_ms"] or 0),
+        balance_after_minor=int(after),
+        reference=reference,
+        request_id=request_id,
+        hold_id=hold_id,
+        create_time_ms=int(time_ms),
+        hold_expire_time_ms=int(expire_ms or 0),
     )
 
 
@@ -176,10 +170,6 @@ def _hold(account_id: str, f: Mapping[str, str]) -> Hold:
         create_time_ms=int(f["create_ms"]),
         expire_time_ms=int(f["expire_ms"]),
     )
-
-
-def _seq(entry_id: bytes) -> int:
-    return int(entry_id.split(b"-", 1)[0])
 
 
 def _texts(fields: Mapping[bytes, bytes]) -> dict[str, str]:

@@ -3,7 +3,7 @@
 -- All six share one script so the idempotency check, the lazy expiry of holds, the low-balance signal
 -- and the stored response are written once; each call is still one EVALSHA.
 --
--- KEYS: 1 account hash, 2 log stream, 3 pending hold amounts (hash: hold id -> amount),
+-- KEYS: 1 account hash, 2 log list, 3 pending hold amounts (hash: hold id -> amount),
 --       4 pending hold expiries (zset: hold id by expiry ms), 5 request record, 6 hold hash (hold ops).
 -- ARGV: 1 op, 2 now ms, 3 fingerprint (fixed length), 4 request id, 5 hold id, 6 amount (the threshold
 --       for set_threshold), 7 currency or '', 8 reason, 9 reference, 10 hold timeout ms,
@@ -21,8 +21,10 @@ local request_ttl, hold_retention = ARGV[13], tonumber(ARGV[14])
 local CREDIT, DEBIT, HOLD_CREATED, HOLD_CAPTURED, HOLD_RELEASED = '1', '2', '3', '4', '5'
 local NO_REASON = '0'
 local PENDING, CAPTURED, RELEASED = '1', '2', '3'
--- Field order is fixed so the stream stores field names once per node instead of per entry.
-local ENTRY_FIELDS = {'type', 'reason', 'amount', 'after', 'ref', 'req', 'hold', 'expire_ms', 'time_ms'}
+-- A log entry is one string: type, reason, amount, balance after, time ms, request id, hold id, hold
+-- expiry ms, reference, joined by the unit separator. Ids are printable ASCII so cannot contain it, and
+-- the free-text reference comes last, so the first eight separators always split the fields.
+local SEP = '\31'
 local HOLD_FIELDS = {'amount', 'currency', 'status', 'captured', 'ref', 'create_ms', 'expire_ms'}
 
 -- tostring() would print 1e+15; %d prints every integer below 2^53 exactly.
@@ -69,17 +71,12 @@ local function insufficient_funds()
   end
 end
 
+-- Entry n of the log sits at list index n - 1; entries are never removed.
 local function append(type, entry_reason, entry_amount, ref, expire_ms)
   seq = seq + 1
-  entry = {type = type, reason = entry_reason, amount = int(entry_amount), after = int(balance), ref = ref,
-           req = request_id, hold = hold and hold_id or '', expire_ms = expire_ms, time_ms = int(now)}
-  local args = {}
-  for _, name in ipairs(ENTRY_FIELDS) do
-    args[#args + 1] = name
-    args[#args + 1] = entry[name]
-  end
-  redis.call('XADD', log_key, int(seq) .. '-0', unpack(args))
-  entry.seq = int(seq)
+  entry = table.concat({type, entry_reason, int(entry_amount), int(balance), int(now), request_id,
+                        hold and hold_id or '', expire_ms, ref}, SEP)
+  redis.call('RPUSH', log_key, entry)
 end
 
 -- The hold named by the request if it can still be captured or released, else the refusal.
@@ -209,7 +206,8 @@ end
 redis.call('HSET', account_key, unpack(fields))
 
 local record = cjson.encode({
-  t = entry,
+  e = entry,
+  seq = int(seq),
   h = hold,
   b = {balance = int(balance), held = int(held), currency = account_currency or default_currency,
        threshold = int(threshold)},
