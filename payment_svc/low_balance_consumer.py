@@ -1,0 +1,89 @@
+"""Reads balance_svc's low-balance stream in a consumer group and hands each event to auto top-up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from balance_svc.events import LowBalanceEvent
+from payment_svc.auto_top_up import AutoTopUps
+from svckit.errors import Unavailable
+from svckit.redis_client import RedisClient
+
+log = logging.getLogger(__name__)
+
+_BATCH = 16
+_RETRYABLE = (Unavailable, RedisConnectionError, RedisTimeoutError)
+
+
+class LowBalanceConsumer:
+    def __init__(
+        self,
+        *,
+        redis: RedisClient,
+        auto_top_ups: AutoTopUps,
+        stream: str,
+        group: str,
+        block_ms: int,
+        retry_idle_ms: int,
+    ) -> None:
+        self._redis = redis
+        self._auto = auto_top_ups
+        self._stream = stream
+        self._group = group
+        self._name = f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
+        self._block_ms = block_ms
+        self._retry_idle_ms = retry_idle_ms
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self._ensure_group()
+                while True:
+                    await self.poll_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep consuming through outages; unacked events come back
+                log.exception("low-balance consumer failed; retrying")
+                await asyncio.sleep(1)
+
+    async def poll_once(self) -> None:
+        """Retries events whose top-up hit an outage, then reads new ones; handles a batch concurrently."""
+        claimed = await self._redis.xautoclaim(
+            self._stream, self._group, self._name, self._retry_idle_ms, start_id="0-0", count=_BATCH
+        )
+        entries = list(claimed[1])
+        read = await self._redis.xreadgroup(
+            self._group, self._name, {self._stream: ">"}, count=_BATCH, block=self._block_ms
+        )
+        for _, stream_entries in read or ():
+            entries.extend(stream_entries)
+        await asyncio.gather(*(self._handle(entry_id, fields) for entry_id, fields in entries if fields))
+
+    async def _handle(self, entry_id, fields) -> None:
+        try:
+            event = LowBalanceEvent.from_fields(fields)
+        except (KeyError, ValueError):
+            log.error("malformed low-balance event %s dropped", entry_id)
+        else:
+            try:
+                outcome = await self._auto.on_low_balance(event)
+            except _RETRYABLE as err:
+                log.warning("auto top-up will be retried: %s", err, extra={"account_id": event.account_id})
+                return  # stays pending; xautoclaim picks it up after retry_idle_ms
+            log.info("auto top-up: %s", outcome, extra={"account_id": event.account_id})
+        await self._redis.xack(self._stream, self._group, entry_id)
+
+    async def _ensure_group(self) -> None:
+        try:
+            # From the stream's start: events published before this service first ran still count.
+            await self._redis.xgroup_create(self._stream, self._group, id="0", mkstream=True)
+        except ResponseError as err:
+            if "BUSYGROUP" not in str(err):
+                raise

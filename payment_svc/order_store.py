@@ -1,0 +1,185 @@
+"""Orders in Redis: one hash per order under its own hash tag, a per-account index and a pending index."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+from payment_svc.orders import ENTERED_FROM, Kind, Order, Status
+from svckit.errors import RequestIdReused
+from svckit.redis_client import RedisClient, register_scripts, tagged_key
+
+_INT_FIELDS = frozenset(
+    {
+        "amount_minor",
+        "blocks",
+        "session_expires_at_s",
+        "refunded_minor",
+        "refund_shortfall_minor",
+        "create_ms",
+        "update_ms",
+    }
+)
+PENDING_INDEX = "pay:pending"  # every open order by create_ms, for the reconciliation sweeper
+
+
+@dataclass(frozen=True)
+class StoredOrder:
+    order: Order
+    receipt: Order | None  # the order as the creating RPC first answered it, once frozen
+    fingerprint: str  # of the request that created it
+
+
+def order_key(order_id: str) -> str:
+    return tagged_key("pay", order_id)
+
+
+def account_orders_key(account_id: str) -> str:
+    return tagged_key("pay", account_id, "orders")
+
+
+def encode_fields(values: Mapping[str, object]) -> dict[str, str]:
+    """Store form of order fields; empty values are left out so fills (HSETNX) can set them later."""
+    out = {}
+    for name, value in values.items():
+        if name == "quote":
+            value = base64.b64encode(value).decode()
+        if value not in ("", 0, b"", None) or name == "amount_minor":
+            out[name] = str(value)
+    return out
+
+
+def _decode(order_id: str, raw: Mapping[str, str]) -> Order:
+    values: dict[str, object] = {}
+    for f in fields(Order):
+        if f.name in ("order_id", "history") or f.name not in raw:
+            continue
+        text = raw[f.name]
+        if f.name in _INT_FIELDS:
+            values[f.name] = int(text)
+        elif f.name == "quote":
+            values[f.name] = base64.b64decode(text)
+        else:
+            values[f.name] = text
+    values["kind"] = Kind(raw["kind"])
+    values["status"] = Status(raw["status"])
+    history = tuple(
+        (Status(name), int(ms)) for name, ms in (step.split(":") for step in raw["history"].split(","))
+    )
+    return Order(order_id=order_id, history=history, **values)
+
+
+def _stored(order_id: str, flat: list[str]) -> StoredOrder:
+    raw = dict(zip(flat[::2], flat[1::2], strict=True))
+    receipt = raw.get("receipt")
+    return StoredOrder(
+        _decode(order_id, raw),
+        _decode(order_id, json.loads(receipt)) if receipt else None,
+        raw.get("fingerprint", ""),
+    )
+
+
+class OrderStore:
+    def __init__(self, redis: RedisClient) -> None:
+        self._redis = redis
+        self._scripts = register_scripts(redis, "payment_svc")
+
+    async def create(self, order: Order, request_fingerprint: str) -> tuple[bool, StoredOrder]:
+        """Creates the order as PENDING unless it exists; raises RequestIdReused on other params."""
+        values = {f.name: getattr(order, f.name) for f in fields(Order)}
+        for name in ("order_id", "status", "history", "create_ms", "update_ms"):
+            del values[name]
+        flat = [item for pair in encode_fields(values).items() for item in pair]
+        result = await self._scripts["create_order"](
+            keys=[order_key(order.order_id)], args=[request_fingerprint, order.create_ms, *flat]
+        )
+        if result[0] == -1:
+            raise RequestIdReused("request_id was already used with different parameters")
+        return result[0] == 1, _stored(order.order_id, result[1])
+
+    async def get(self, order_id: str) -> StoredOrder | None:
+        flat = await self._redis.hgetall(order_key(order_id))
+        if not flat:
+            return None
+        return _stored(order_id, [item for pair in flat.items() for item in pair])
+
+    async def update(
+        self,
+        order_id: str,
+        now_ms: int,
+        *,
+        to: Status | None = None,
+        set_: Mapping[str, object] | None = None,
+        fill: Mapping[str, object] | None = None,
+        receipt: bool = False,
+    ) -> tuple[bool, StoredOrder] | None:
+        """Moves the order to `to` if the state machine allows it from the current status.
+
+        `set_` is written only with the move; `fill` sets fields still unset either way; `receipt`
+        freezes the order as the creating RPC's response. Returns (moved, order), None if unknown.
+        """
+        froms = sorted(ENTERED_FROM[to]) if to else []
+        sets = [item for pair in encode_fields(set_ or {}).items() for item in pair]
+        fills = [item for pair in encode_fields(fill or {}).items() for item in pair]
+        args = [to or "", now_ms, "1" if receipt else "0", len(froms), *froms, len(sets) // 2, *sets, *fills]
+        result = await self._scripts["update_order"](keys=[order_key(order_id)], args=args)
+        if result[0] == -1:
+            return None
+        return result[0] == 1, _stored(order_id, result[1])
+
+    async def refund_step(self, order_id: str, op: str, total_minor: int, now_ms: int, value: int) -> list:
+        """One refund_step.lua op: ["step", delta, take, applied], ["superseded"] or ["not_refundable", s]."""
+        result = await self._scripts["refund_step"](
+            keys=[order_key(order_id)], args=[op, total_minor, now_ms, value]
+        )
+        return [result[0], *(int(x) for x in result[1:])] if result[0] == "step" else list(result)
+
+    async def refund_request(
+        self, order_id: str, request_id: str, request: str, amount_minor: int
+    ) -> tuple[str, int, str]:
+        """(fingerprint, amount, Stripe refund id or "") of the RefundOrder request, recorded once."""
+        fp, amount, refund_id = await self._scripts["refund_request"](
+            keys=[order_key(order_id)], args=[request_id, request, amount_minor]
+        )
+        return fp, int(amount), refund_id
+
+    async def seen_refund_request(self, order_id: str, request_id: str) -> bool:
+        return bool(await self._redis.hexists(order_key(order_id), f"refund_request:{request_id}"))
+
+    async def record_refund_id(
+        self, order_id: str, request_id: str, request: str, amount_minor: int, refund_id: str
+    ) -> None:
+        value = f"{request}|{amount_minor}|{refund_id}"
+        await self._redis.hset(order_key(order_id), f"refund_request:{request_id}", value)
+
+    async def index(self, order: Order) -> None:
+        """Lists the order for its account and, while open, for the sweeper; idempotent."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(account_orders_key(order.account_id), {order.order_id: order.create_ms})
+            pipe.zadd(PENDING_INDEX, {order.order_id: order.create_ms})
+            await pipe.execute()
+
+    async def unlist_pending(self, order_id: str) -> None:
+        await self._redis.zrem(PENDING_INDEX, order_id)
+
+    async def pending_before(self, before_ms: int, limit: int) -> list[str]:
+        return await self._redis.zrangebyscore(PENDING_INDEX, "-inf", before_ms, start=0, num=limit)
+
+    async def page(self, account_id: str, after_order_id: str, size: int) -> list[Order] | None:
+        """Up to `size` orders after `after_order_id`, newest first; None if that order is not listed."""
+        ids = await self._scripts["page_orders"](
+            keys=[account_orders_key(account_id)], args=[after_order_id, size]
+        )
+        if ids == -1:
+            return None
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for order_id in ids:
+                pipe.hgetall(order_key(order_id))
+            found = await pipe.execute()
+        return [
+            _stored(order_id, [item for pair in raw.items() for item in pair]).order
+            for order_id, raw in zip(ids, found, strict=True)
+            if raw
+        ]

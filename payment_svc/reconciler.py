@@ -1,0 +1,92 @@
+"""The sweeper: old open orders are checked against Stripe, so a lost webhook costs minutes, not money."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from payment_svc.fulfilment import Fulfilment
+from payment_svc.order_store import OrderStore
+from payment_svc.orders import OPEN, Order
+from payment_svc.stripe_gateway import StripeGateway
+from svckit.clock import Clock
+from svckit.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+_PAID_STATUSES = ("paid", "no_payment_required")
+
+
+class Reconciler:
+    def __init__(
+        self,
+        *,
+        orders: OrderStore,
+        fulfilment: Fulfilment,
+        stripe: StripeGateway,
+        clock: Clock,
+        after_s: int,
+        batch: int,
+    ) -> None:
+        self._orders = orders
+        self._fulfilment = fulfilment
+        self._stripe = stripe
+        self._clock = clock
+        self._after_ms = after_s * 1000
+        self._batch = batch
+
+    async def run(self, interval_s: float) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await self.sweep_once()
+            except Exception:  # a sweep that fails is simply tried again next time
+                log.exception("reconciliation sweep failed")
+
+    async def sweep_once(self) -> dict[str, str]:
+        """Applies Stripe's view of each due order through the webhook's own path; returns the outcomes."""
+        now_ms = self._clock.now_ms()
+        outcomes = {}
+        for order_id in await self._orders.pending_before(now_ms - self._after_ms, self._batch):
+            try:
+                outcomes[order_id] = await self._reconcile(order_id, now_ms)
+            except ServiceError as err:
+                log.warning("could not reconcile order: %s", err, extra={"order_id": order_id})
+                outcomes[order_id] = "error"
+        return outcomes
+
+    async def _reconcile(self, order_id: str, now_ms: int) -> str:
+        stored = await self._orders.get(order_id)
+        if stored is None or stored.order.status not in OPEN:
+            await self._orders.unlist_pending(order_id)
+            return "closed"
+        order = stored.order
+        if order.stripe_checkout_session_id:
+            return await self._from_session(order)
+        if order.stripe_payment_intent_id:
+            return await self._from_payment_intent(order)
+        if now_ms > order.session_expires_at_s * 1000 + self._after_ms:
+            # No Stripe object was ever recorded, so nobody got a way to pay it.
+            return await self._fulfilment.expired(order_id)
+        return "open"
+
+    async def _from_session(self, order: Order) -> str:
+        session = await self._stripe.retrieve_checkout_session(order.stripe_checkout_session_id)
+        if session.get("status") == "complete" and session.get("payment_status") in _PAID_STATUSES:
+            intent = session.get("payment_intent") or ""
+            return await self._fulfilment.paid(order.order_id, payment_intent_id=intent)
+        if session.get("status") == "expired":
+            return await self._fulfilment.expired(order.order_id)
+        return "open"
+
+    async def _from_payment_intent(self, order: Order) -> str:
+        intent = await self._stripe.retrieve_payment_intent(order.stripe_payment_intent_id)
+        if intent["status"] == "succeeded":
+            return await self._fulfilment.paid(
+                order.order_id,
+                payment_intent_id=intent["id"],
+                payment_method_id=intent.get("payment_method") or "",
+            )
+        if intent["status"] in ("canceled", "requires_payment_method"):
+            return await self._fulfilment.failed(order.order_id, intent["status"])
+        return "open"
