@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from redis.asyncio import Redis, RedisCluster
+from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.cluster import ClusterNode
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -13,6 +13,13 @@ from redis.commands.core import AsyncScript
 from svckit.config import CommonSettings
 
 RedisClient = Redis | RedisCluster
+
+# redis-py's pools fail a command at once (MaxConnectionsError, so UNAVAILABLE) past 100 connections, so a
+# burst of concurrent RPCs failed. A single server's pool waits for a free connection instead; the asyncio
+# Cluster client cannot wait, so its per-node cap sits far above any burst (Redis allows 10000 clients).
+_POOL_CONNECTIONS = 256
+_POOL_WAIT_S = 5.0
+_CLUSTER_CONNECTIONS_PER_NODE = 4096
 
 
 def connect(settings: CommonSettings, *, decode_responses: bool = False) -> RedisClient:
@@ -23,14 +30,22 @@ def connect(settings: CommonSettings, *, decode_responses: bool = False) -> Redi
             ClusterNode(host, int(port))
             for host, port in (n.strip().rsplit(":", 1) for n in settings.redis_cluster_nodes.split(","))
         ]
-        return RedisCluster(startup_nodes=nodes, decode_responses=decode_responses, retry=retry)
-    return Redis.from_url(
+        return RedisCluster(
+            startup_nodes=nodes,
+            decode_responses=decode_responses,
+            retry=retry,
+            max_connections=_CLUSTER_CONNECTIONS_PER_NODE,
+        )
+    pool = BlockingConnectionPool.from_url(
         settings.redis_url,
+        max_connections=_POOL_CONNECTIONS,
+        timeout=_POOL_WAIT_S,
         decode_responses=decode_responses,
         retry=retry,
         socket_connect_timeout=2,
         health_check_interval=30,
     )
+    return Redis.from_pool(pool)
 
 
 def register_scripts(client: RedisClient, package: str) -> dict[str, AsyncScript]:
