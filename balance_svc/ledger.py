@@ -55,14 +55,12 @@ class Ledger:
         request_id: str,
     ) -> Receipt:
         v = _checked(account_id, request_id)
-        check_amount(v, amount_minor)
-        _check_currency(v, currency)
+        _check_money(v, amount_minor, currency, reference)
         v.check(
             MIN_HOLD_TIMEOUT_MS <= timeout_ms <= MAX_HOLD_TIMEOUT_MS,
             "timeout_ms",
             f"must be between {MIN_HOLD_TIMEOUT_MS} (1 s) and {MAX_HOLD_TIMEOUT_MS} (7 days)",
         )
-        _check_reference(v, reference)
         v.raise_if_any()
         return await self._run(
             "create_hold",
@@ -155,10 +153,8 @@ class Ledger:
         request_id: str,
     ) -> Receipt:
         v = _checked(account_id, request_id)
-        check_amount(v, amount_minor)
-        _check_currency(v, currency)
+        _check_money(v, amount_minor, currency, reference)
         _check_reason(v, reason)
-        _check_reference(v, reference)
         v.raise_if_any()
         return await self._run(
             op,
@@ -180,8 +176,9 @@ class Ledger:
             **params,
         )
         if receipt.crossed_low_balance:
-            # Replays publish again with the same transaction id, which consumers dedupe on: a retry
-            # after a crash between the script and this line still delivers the event.
+            # A replay publishes again with the same transaction id, which consumers dedupe on. So if
+            # this process dies before the XADD (or the XADD fails), the caller, who got no success,
+            # retries and the event goes out then; only a caller that never retries loses it.
             await self._store.publish(_low_balance_event(receipt))
         return receipt
 
@@ -216,21 +213,19 @@ def _check_account(account_id: str) -> None:
     v.raise_if_any()
 
 
-def _check_currency(v: Violations, currency: str) -> None:
+def _check_money(v: Violations, amount_minor: int, currency: str, reference: str) -> None:
+    check_amount(v, amount_minor)
     if currency:  # empty means the account's own currency
         check_currency(v, currency)
-
-
-def _check_reason(v: Violations, reason: int) -> None:
-    v.check(reason in _MOVING_REASONS, "reason", "must be a TransactionReason other than UNSPECIFIED")
-
-
-def _check_reference(v: Violations, reference: str) -> None:
     v.check(
         len(reference) <= MAX_REFERENCE_CHARS,
         "reference",
         f"must be at most {MAX_REFERENCE_CHARS} characters",
     )
+
+
+def _check_reason(v: Violations, reason: int) -> None:
+    v.check(reason in _MOVING_REASONS, "reason", "must be a TransactionReason other than UNSPECIFIED")
 
 
 def _page_token(newest_seq: int) -> str:

@@ -10,7 +10,7 @@ from balance.v1 import balance_service_pb2_grpc
 from balance_svc.config import Settings
 from balance_svc.server import create_server
 from svckit.clock import ManualClock
-from tests.balance.support import Balances
+from tests.balance.support import Balances, RedisProxy
 from tests.conftest import base_settings
 
 
@@ -35,3 +35,13 @@ async def balances(any_redis, start_balances) -> Balances:
 @pytest.fixture
 async def single_balances(single_redis, start_balances) -> Balances:
     return await start_balances(single_redis)
+
+
+@pytest.fixture
+async def proxied_balances(single_redis, redis_server, start_balances):
+    """balance_svc whose Redis traffic passes through a RedisProxy: `balances, proxy = proxied_balances`."""
+    proxy = RedisProxy(redis_server.port)
+    port = await proxy.start()
+    balances = await start_balances({"redis_url": f"redis://127.0.0.1:{port}/0", "redis_cluster_nodes": ""})
+    yield balances, proxy
+    proxy.close()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Awaitable
 from dataclasses import dataclass
 
 import grpc
+import hiredis
 import pytest
 import redis
 from balance.v1 import balance_service_pb2 as pb
@@ -160,3 +162,46 @@ class Balances:
             token = page.next_page_token
             if not token:
                 return entries
+
+
+class RedisProxy:
+    """A TCP proxy in front of Redis that records every command and can swallow one reply and drop that
+    connection, as a flaky network would."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self._upstream_port = upstream_port
+        self.drop_reply_containing: bytes | None = None
+        self.dropped = 0
+        self.commands: list[list[bytes]] = []
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        return self._server.sockets[0].getsockname()[1]
+
+    def close(self) -> None:
+        self._server.close()
+
+    async def _relay(self, client_reader, client_writer) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self._upstream_port)
+        parser = hiredis.Reader()
+
+        async def pump(reader, writer, replies: bool) -> None:
+            while data := await reader.read(65536):
+                if not replies:
+                    parser.feed(data)
+                    while (command := parser.gets()) is not False:
+                        self.commands.append(command)
+                elif self.drop_reply_containing and self.drop_reply_containing in data:
+                    self.drop_reply_containing = None
+                    self.dropped += 1
+                    break
+                writer.write(data)
+                await writer.drain()
+            client_writer.close()
+            upstream_writer.close()
+
+        await asyncio.gather(
+            pump(client_reader, upstream_writer, False),
+            pump(upstream_reader, client_writer, True),
+            return_exceptions=True,
+        )

@@ -70,3 +70,13 @@ async def test_verify_reports_a_stored_balance_that_disagrees_with_the_log(balan
     assert (report.balance_minor, report.computed_balance_minor) == (81, 80)
     assert (report.held_minor, report.computed_held_minor) == (0, 30)
     assert len(report.mismatches) == 2
+
+
+async def test_any_reference_text_round_trips_through_the_log(balances):
+    account = unique("acct")
+    reference = 'café ☕ | {braces} "quotes" \x1f\t\n' + "x" * 200
+    reply = await balances.credit(account, 5, reference=reference)
+    assert reply.transaction.reference == reference
+    assert [t.reference for t in await balances.transactions(account)] == [reference]
+    again = await balances.credit(account, 5, request_id=reply.transaction.request_id, reference=reference)
+    assert again == reply

@@ -66,59 +66,15 @@ async def test_request_records_outlive_stripes_24_hours(balances):
     assert 24 * 3_600_000 < ttl_ms <= 7 * 24 * 3_600_000
 
 
-class ReplyDroppingProxy:
-    """A TCP proxy in front of Redis that swallows one reply and drops that connection, as a network would."""
-
-    def __init__(self, upstream_port: int) -> None:
-        self._upstream_port = upstream_port
-        self.drop_reply_containing: bytes | None = None
-        self.dropped = 0
-        self.commands_seen: list[bytes] = []
-
-    async def start(self) -> int:
-        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
-        return self._server.sockets[0].getsockname()[1]
-
-    def close(self) -> None:
-        self._server.close()
-
-    async def _relay(self, client_reader, client_writer) -> None:
-        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self._upstream_port)
-
-        async def pump(reader, writer, replies: bool) -> None:
-            while data := await reader.read(65536):
-                if not replies:
-                    self.commands_seen.append(data)
-                elif self.drop_reply_containing and self.drop_reply_containing in data:
-                    self.drop_reply_containing = None
-                    self.dropped += 1
-                    break
-                writer.write(data)
-                await writer.drain()
-            client_writer.close()
-            upstream_writer.close()
-
-        await asyncio.gather(
-            pump(client_reader, upstream_writer, False),
-            pump(upstream_reader, client_writer, True),
-            return_exceptions=True,
-        )
-
-
-async def test_script_recognises_the_command_redis_py_resends_after_a_dropped_reply(
-    request, single_redis, redis_server, start_balances
-):
-    proxy = ReplyDroppingProxy(redis_server.port)
-    port = await proxy.start()
-    request.addfinalizer(proxy.close)
-    balances = await start_balances({"redis_url": f"redis://127.0.0.1:{port}/0", "redis_cluster_nodes": ""})
+async def test_script_recognises_the_command_redis_py_resends_after_a_dropped_reply(proxied_balances):
+    balances, proxy = proxied_balances
     account = unique("acct")
     await balances.credit(account, 5)
-    proxy.commands_seen.clear()
+    proxy.commands.clear()
     proxy.drop_reply_containing = b"resent"  # the Credit's reply, whichever connection carries it
     reply = await balances.credit(account, 100, request_id="resent")
     assert proxy.dropped == 1
-    assert sum(b"EVALSHA" in c.upper() and b"resent" in c for c in proxy.commands_seen) == 2
+    assert [c[0].upper() for c in proxy.commands if b"resent" in c] == [b"EVALSHA", b"EVALSHA"]
     assert reply.balance.balance_minor == 105
     assert (await balances.balance(account)).balance_minor == 105
     assert len(await balances.transactions(account)) == 2
