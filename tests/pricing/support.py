@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from pricing.v1 import pricing_service_pb2 as pb
 from pricing.v1 import pricing_service_pb2_grpc
 
+from pricing_svc.server import create_server
 from svckit.clock import ManualClock
 from svckit.status import error_info
 from tests.conftest import ADMIN_METADATA
@@ -30,18 +32,19 @@ def ts(ms: int) -> Timestamp:
 
 @dataclass
 class Pricing:
-    """A running pricing_svc: its stub, its clock and its address."""
+    """A running pricing_svc: its stub and the clock it reads."""
 
     stub: pricing_service_pb2_grpc.PricingServiceStub
     clock: ManualClock
-    addr: str
 
     async def quote(self, product_id: str, code: str = "", account_id: str = "") -> pb.Quote:
         request = pb.GetQuoteRequest(product_id=product_id, discount_code=code, account_id=account_id)
         return (await self.stub.GetQuote(request)).quote
 
     async def config(self) -> pb.PricingConfig:
-        return (await self.stub.GetPricingConfig(pb.GetPricingConfigRequest(), metadata=ADMIN_METADATA)).config
+        return (
+            await self.stub.GetPricingConfig(pb.GetPricingConfigRequest(), metadata=ADMIN_METADATA)
+        ).config
 
     async def set_products(self, *products: pb.Product, metadata=ADMIN_METADATA) -> pb.PricingConfig:
         version = (await self.config()).version
@@ -87,6 +90,13 @@ class Pricing:
             code=code, order_id=order_id, request_id=request_id or unique("release")
         )
         return (await self.stub.ReleaseDiscountCode(request)).reservation
+
+
+async def start_pricing(start_server, channel_to, settings, clock: ManualClock | None = None) -> Pricing:
+    """Starts a pricing_svc reading `clock` (a fresh ManualClock by default)."""
+    clock = clock or ManualClock()
+    addr = await start_server(functools.partial(create_server, clock=clock), settings)
+    return Pricing(pricing_service_pb2_grpc.PricingServiceStub(channel_to(addr)), clock)
 
 
 def product(product_id: str, *, list_minor=4999, launch_minor=2999, mode=pb.PRICING_MODE_LAUNCH, **kw):
