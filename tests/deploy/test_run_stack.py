@@ -11,7 +11,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import pytest
+from balance.v1 import balance_service_pb2, balance_service_pb2_grpc
 
 from devtools.healthprobe import health_status
 from devtools.redis_procs import free_port
@@ -110,6 +112,30 @@ def test_run_stack_serves_all_three_with_a_durable_redis_and_stops_cleanly_on_si
     stack.proc.send_signal(signal.SIGTERM)
     assert stack.proc.wait(timeout=30) == 0, stack.stderr_path.read_text()
     assert _everything_is_down(stack)
+
+
+def test_run_stack_keeps_the_data_across_a_restart(stack):
+    stack.start()
+    assert stack.wait_ready(), stack.stderr_path.read_text()
+    credit = balance_service_pb2.CreditRequest(
+        account_id="acct_restart",
+        amount_minor=500,
+        currency="USD",
+        reason=balance_service_pb2.TRANSACTION_REASON_TOP_UP,
+        request_id="restart-1",
+    )
+    with grpc.insecure_channel(stack.grpc_addrs[1]) as channel:
+        balance_service_pb2_grpc.BalanceServiceStub(channel).Credit(credit, timeout=10)
+    stack.proc.send_signal(signal.SIGTERM)
+    assert stack.proc.wait(timeout=30) == 0
+
+    stack.start()  # same ports, same state dir
+    assert stack.wait_ready(), stack.stderr_path.read_text()
+    with grpc.insecure_channel(stack.grpc_addrs[1]) as channel:
+        reply = balance_service_pb2_grpc.BalanceServiceStub(channel).GetBalance(
+            balance_service_pb2.GetBalanceRequest(account_id="acct_restart"), timeout=10
+        )
+    assert reply.balance.balance_minor == 500
 
 
 def test_run_stack_stops_everything_when_a_service_dies(stack):
