@@ -9,9 +9,17 @@ from balance.v1 import balance_service_pb2_grpc
 
 from balance_svc.config import Settings
 from balance_svc.server import create_server
+from devtools.redis_procs import RedisProcess
 from svckit.clock import ManualClock
 from tests.balance.support import Balances, RedisProxy
 from tests.conftest import base_settings
+
+
+@pytest.fixture
+def own_redis(tmp_path) -> RedisProcess:
+    """A Redis of the test's own, fsyncing every write, to restart or kill; it outlives the services."""
+    with RedisProcess(tmp_path, appendonly=True, appendfsync="always") as server:
+        yield server
 
 
 @pytest.fixture
