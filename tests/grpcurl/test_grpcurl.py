@@ -138,4 +138,5 @@ def test_readme_drive_it_with_grpcurl_section_is_exactly_these_commands():
     section = readme.split("## Drive it with grpcurl", 1)[1].split("\n## ", 1)[0]
     if "GRPCURL_PLACEHOLDER" in section:  # the section is still to be written
         return
-    assert commands_in(section) == README_COMMANDS
+    code_blocks = re.findall(r"```(?:sh|bash|shell)?\n(.*?)```", section, flags=re.DOTALL)
+    assert commands_in("\n".join(code_blocks)) == README_COMMANDS
