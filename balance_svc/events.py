@@ -15,6 +15,8 @@ DEFAULT_LOW_BALANCE_STREAM = "balance:low_balance_events"
 class LowBalanceEvent:
     """A debit or capture left `available_minor` below `threshold_minor`.
 
+    One per crossing: the first debit or capture that leaves available below the threshold publishes it;
+    the next one waits until available is back at or above the threshold (or a threshold is set again).
     (account_id, transaction_id) names the crossing: a replayed request publishes the same pair again,
     so consumers treat a pair they have already handled as done.
     """
