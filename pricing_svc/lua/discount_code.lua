@@ -68,6 +68,13 @@ local function code_state()
   return {def = def, disabled = disabled == '1', redeemed = tonumber(redeemed), reserved = live_count()}
 end
 
+-- The order's reservation of this code, current as of now, or nil.
+local function reservation_of(order_id)
+  purge_expired()
+  local raw = redis.call('HGET', orders_key, order_id)
+  return raw and cjson.decode(raw)
+end
+
 local function reservation_reply(order_id, r)
   return {order_id = order_id, account_id = r.account_id, status = r.status, expire_ms = r.expire_ms}
 end
@@ -105,12 +112,11 @@ end
 -- ARGV 5 order_id, 6 account_id, 7 product_id, 8 product currency, 9 mode price, 10 ttl_ms.
 function ops.reserve()
   local order_id, account_id, product_id = ARGV[5], ARGV[6], ARGV[7]
-  purge_expired()
-  local raw = redis.call('HGET', orders_key, order_id)
-  if raw then
-    local r = cjson.decode(raw)
-    if r.account_id ~= account_id or r.product_id ~= product_id then return {'RESERVATION_CONFLICT', ''} end
-    if r.status == 'RESERVED' or r.status == 'CONFIRMED' then return done(reservation_reply(order_id, r)) end
+  local held = reservation_of(order_id)
+  if held then
+    if held.account_id ~= account_id or held.product_id ~= product_id then return {'RESERVATION_CONFLICT', ''} end
+    -- The same checkout asking again gets its reservation; a released or expired one is replaced.
+    if held.status == 'RESERVED' or held.status == 'CONFIRMED' then return done(reservation_reply(order_id, held)) end
   end
   local reason = refusal(cjson.decode(redis.call('HGET', code_key, 'def')), account_id, product_id, ARGV[8],
     tonumber(ARGV[9]))
@@ -126,10 +132,8 @@ end
 -- ARGV 5 order_id.
 function ops.confirm()
   local order_id = ARGV[5]
-  purge_expired()
-  local raw = redis.call('HGET', orders_key, order_id)
-  if not raw then return {'RESERVATION_NOT_FOUND', ''} end
-  local r = cjson.decode(raw)
+  local r = reservation_of(order_id)
+  if not r then return {'RESERVATION_NOT_FOUND', ''} end
   if r.status == 'RELEASED' then return {'RESERVATION_RELEASED', ''} end
   if r.status == 'EXPIRED' then return {'RESERVATION_EXPIRED', ''} end
   if r.status == 'RESERVED' then
@@ -144,10 +148,8 @@ end
 -- ARGV 5 order_id. An expired reservation already gave its capacity back: it only changes name.
 function ops.release()
   local order_id = ARGV[5]
-  purge_expired()
-  local raw = redis.call('HGET', orders_key, order_id)
-  if not raw then return {'RESERVATION_NOT_FOUND', ''} end
-  local r = cjson.decode(raw)
+  local r = reservation_of(order_id)
+  if not r then return {'RESERVATION_NOT_FOUND', ''} end
   if r.status == 'CONFIRMED' then return {'RESERVATION_CONFIRMED', ''} end
   if r.status == 'RESERVED' then
     redis.call('ZREM', live_key, order_id)

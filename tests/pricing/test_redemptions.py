@@ -95,6 +95,20 @@ async def test_an_unconfirmed_reservation_expires_and_frees_its_capacity(pricing
     assert (await pricing.get_code("SOLO")).reserved_count == 1
 
 
+async def test_an_expired_reservation_gives_the_account_its_redemption_back_exactly_once(pricing: Pricing):
+    await pricing.create_code("ONCE", max_per_account=1)
+    await pricing.reserve("ONCE", "lapsed", account_id="acct-x", ttl_seconds=60)
+    pricing.clock.advance(60_000)
+    for i in range(3):  # every write purges expired reservations; each must be purged once only
+        await pricing.reserve("ONCE", f"other-{i}", account_id=f"acct-{i}")
+    await pricing.release("ONCE", "lapsed")
+
+    assert (await pricing.reserve("ONCE", "renewed", account_id="acct-x")).status == RESERVED
+    await fails_with(
+        pricing.reserve("ONCE", "greedy", account_id="acct-x"), FP, "DISCOUNT_CODE_ACCOUNT_LIMIT_REACHED"
+    )
+
+
 async def test_confirm_and_release_are_idempotent_per_order(pricing: Pricing):
     await pricing.create_code("SAVE", max_redemptions=5)
     reserved = await pricing.reserve("SAVE", "order-1")
