@@ -8,8 +8,9 @@ from pricing.v1 import pricing_service_pb2 as pb
 from pricing.v1 import pricing_service_pb2_grpc
 
 from pricing_svc import codes, convert, paging, quotes
-from pricing_svc.catalogue import PRODUCT_ID_RE, check_products
+from pricing_svc.catalogue import PRODUCT_ID_RE, Product, check_products
 from pricing_svc.code_store import CodeStore
+from pricing_svc.codes import DiscountCode
 from pricing_svc.config_cache import ConfigCache
 from pricing_svc.config_store import ConfigStore
 from pricing_svc.errors import DiscountCodeNotFound
@@ -40,19 +41,22 @@ class PricingServicer(pricing_service_pb2_grpc.PricingServiceServicer):
         now = self._clock.now_ms()
         catalogue = await self._cache.current()
         product = catalogue.product(request.product_id)
-        found, refusal = None, ""
+        usable, refusal = None, ""
         if code:
-            found, refusal = await self._code_for_quote(code, request.account_id, product, now)
+            usable, refusal = await self._usable_code(code, request.account_id, product, now)
         quote = quotes.price(
             product,
             config_version=catalogue.version,
             now_ms=now,
-            code=found if not refusal else None,
+            code=usable,
             code_not_applied_reason=refusal,
         )
         return pb.GetQuoteResponse(quote=convert.quote_to_pb(quote))
 
-    async def _code_for_quote(self, code: str, account_id: str, product, now_ms: int):
+    async def _usable_code(
+        self, code: str, account_id: str, product: Product, now_ms: int
+    ) -> tuple[DiscountCode | None, str]:
+        """The code if it may apply to `product` for `account_id` now; else None and the reason why not."""
         _, mode_price = product.price_at(now_ms)
         try:
             state, refusal = await self._codes.check(
@@ -60,7 +64,7 @@ class PricingServicer(pricing_service_pb2_grpc.PricingServiceServicer):
             )
         except DiscountCodeNotFound as err:
             return None, err.reason
-        return state.definition, refusal
+        return (None, refusal) if refusal else (state.definition, "")
 
     async def GetPricingConfig(self, request, context) -> pb.GetPricingConfigResponse:
         await self._cache.refresh()  # admins read what Redis holds, not what this replica cached
