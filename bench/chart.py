@@ -14,6 +14,7 @@ def draw(results: list[dict], scale: list[dict], path: Path) -> Path | None:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.patches import Patch
     except ImportError:
         return None
     measured = [r for r in results if r.get("rps")]
@@ -22,6 +23,9 @@ def draw(results: list[dict], scale: list[dict], path: Path) -> Path | None:
     by = {(r["case"], r["concurrency"]): r for r in measured}
     fig, axes = plt.subplots(3, 1, figsize=(max(8, 1.1 * len(cases) + 3), 12), constrained_layout=True)
     width = 0.8 / max(len(concurrencies), 1)
+    colors = {conc: f"C{i}" for i, conc in enumerate(concurrencies)}
+    handles = [Patch(color=colors[c], label=f"{c} in flight") for c in concurrencies]
+    handles.append(Patch(facecolor="white", edgecolor="black", hatch="//", label="baseline"))
     for ax, metric, label in ((axes[0], "rps", "throughput (RPS)"), (axes[1], "p99_ms", "p99 latency (ms)")):
         for i, conc in enumerate(concurrencies):
             xs, heights, lows, highs, hatches = [], [], [], [], []
@@ -34,7 +38,7 @@ def draw(results: list[dict], scale: list[dict], path: Path) -> Path | None:
                 lows.append(spread["median"] - spread["min"])
                 highs.append(spread["max"] - spread["median"])
                 hatches.append("//" if BY_NAME[case].baseline else "")
-            bars = ax.bar(xs, heights, width, yerr=[lows, highs], capsize=2, label=f"{conc} in flight")
+            bars = ax.bar(xs, heights, width, yerr=[lows, highs], capsize=2, color=colors[conc])
             for bar, hatch in zip(bars, hatches, strict=True):
                 bar.set_hatch(hatch)
         ax.set_xticks(range(len(cases)), [BY_NAME[c].title for c in cases], rotation=25, ha="right")
@@ -42,7 +46,7 @@ def draw(results: list[dict], scale: list[dict], path: Path) -> Path | None:
         if metric == "p99_ms":
             ax.set_yscale("log")
         ax.grid(axis="y", alpha=0.3)
-        ax.legend(title="hatched = baseline; bars = median, whiskers = min/max", fontsize=8)
+        ax.legend(handles=handles, title="median, whiskers min-max", fontsize=8)
     axes[0].set_yscale("log")
     points = [s for s in scale if s.get("rps")]
     ax = axes[2]
@@ -57,9 +61,19 @@ def draw(results: list[dict], scale: list[dict], path: Path) -> Path | None:
             ],
             marker="o",
             capsize=3,
+            label="Debit RPS",
         )
         ax.set_xscale("log")
         ax.set_ylim(bottom=0)
+        # CPU per call is steadier than throughput on a shared machine, and Redis's is what would grow.
+        cpu = ax.twinx()
+        for name, style in (("redis", "s--C1"), ("server", "^:C2")):
+            per_call = [s["cpu_us_per_call"][name] for s in points]
+            cpu.plot(accounts, per_call, style, label=f"{name} CPU us per Debit")
+        cpu.set_ylim(bottom=0)
+        cpu.set_ylabel("CPU us per Debit")
+        lines = ax.get_legend_handles_labels()[0] + cpu.get_legend_handles_labels()[0]
+        ax.legend(handles=lines, fontsize=8, loc="lower left")
     ax.set_xlabel("accounts preloaded")
     ax.set_ylabel("Debit RPS (spread)")
     ax.set_title("Debit throughput vs keyspace size")

@@ -164,10 +164,12 @@ def extras_text(round_trips: dict, memory: dict, scale: list[dict]) -> str:
         inner = ", ".join(f"{k} {v:g}" for k, v in found["in_script"].items()) or "none"
         lines.append(f"  {rpc:<12} {found['top_level_per_call']:g} sent ({top}); inside scripts: {inner}")
     if memory:
+        one = ", ".join(f"{k} {v}" for k, v in memory["bytes_per_account_by_kind"].items())
+        more = ", ".join(f"{k} {v:.0f}" for k, v in memory["bytes_per_credit_by_kind"].items())
         lines.append(
-            f"Redis memory: {memory['bytes_per_account']} B per account with one credit"
-            f" ({memory['keys_per_account']} keys), {memory['bytes_per_log_entry']:.0f} B per further"
-            f" credit (log entry + idempotency record; MEMORY USAGE over {memory['entries']} credits)"
+            f"Redis memory (MEMORY USAGE): {memory['bytes_per_account']} B per account with one credit"
+            f" ({one}); {memory['bytes_per_credit']:.0f} B per further credit ({more};"
+            f" mean of {memory['entries']})"
         )
     if scale:
         lines.append("Debit (spread) at scale:")
@@ -176,9 +178,11 @@ def extras_text(round_trips: dict, memory: dict, scale: list[dict]) -> str:
                 lines.append(f"  {s['accounts']:>9,} accounts: {s['status']}: {s.get('reason', '')[:80]}")
                 continue
             per = s["used_memory_per_added_account"]
+            cpu = s["cpu_us_per_call"]
             lines.append(
                 f"  {s['accounts']:>9,} accounts: {s['rps']['median']:>7.0f} rps"
                 f" [{s['rps']['min']:.0f}-{s['rps']['max']:.0f}] p99 {s['p99_ms']['median']:.2f} ms;"
+                f" CPU us per Debit: server {cpu['server']:.0f}, Redis {cpu['redis']:.0f};"
                 f" preload {s['preload_s']:.1f} s, used_memory {s['used_memory_bytes'] / 2**20:.1f} MiB"
                 + (f", {per:.0f} B per added account" if per else "")
             )

@@ -119,7 +119,8 @@ class Bench:
             for case in CASES:
                 if case.target == name or (name == "balance" and case.target in ("redis", "redis-benchmark")):
                     self.unavailable[case.name] = f"{name} did not start: {reason.splitlines()[0]}"
-        self._step("pricing", lambda: seed.seed_pricing(self.stack.addrs["pricing"]), ("quote", "quote_code"))
+        pricing = self.stack.addrs["pricing"]
+        self._step("pricing", lambda: seed.seed_pricing(pricing), ("quote", "quote_code"), "pricing")
         if "quote" in self.unavailable:
             self.unavailable.setdefault("checkout", f"needs pricing: {self.unavailable['quote']}")
         balance_cases = [c.name for c in CASES if c.target in ("balance", "redis", "redis-benchmark")]
@@ -130,7 +131,7 @@ class Bench:
         if baselines.redis_benchmark_binary() is None:
             self.unavailable.setdefault("redis_benchmark", "redis-benchmark is not installed (redis-tools)")
 
-    def _step(self, what: str, action, cases: list[str] | tuple[str, ...]) -> bool:
+    def _step(self, what: str, action, cases: list[str] | tuple[str, ...], service: str = "balance") -> bool:
         if all(c in self.unavailable for c in cases) and cases:
             return False
         _say(f"setup: {what}")
@@ -140,6 +141,7 @@ class Bench:
         except (seed.Unavailable, grpc.RpcError, LookupError, redis.RedisError) as exc:
             reason = str(exc) if not isinstance(exc, grpc.RpcError) else f"{exc.code().name}: {exc.details()}"
             _say(f"setup: {what} unavailable: {reason}")
+            self._show_log(service)
             for case in cases:
                 self.unavailable.setdefault(case, f"{what}: {reason}")
             return False
@@ -179,7 +181,7 @@ class Bench:
             )
         return result
 
-    def _loadgen(self, case: str, concurrency: int, accounts: int) -> dict:
+    def loadgen_argv(self, case: str, concurrency: int, accounts: int, duration_s: float) -> list[str]:
         target = BY_NAME[case].target
         watch = {"redis": self.redis_pid}
         if target == "redis":
@@ -189,14 +191,17 @@ class Bench:
             watch["server"] = self.stack.pid(target)
             if case == "checkout":  # its dependencies' CPU counts towards the machine's load
                 watch |= {"pricing": self.stack.pid("pricing"), "stripe": self.stack.pid("stripe")}
-        argv = python_module(
+        return python_module(
             "bench.loadgen",
             *("--case", case, "--concurrency", str(concurrency), "--accounts", str(accounts)),
-            *("--warmup", str(self.plan.warmup_s), "--duration", str(self.plan.duration_s)),
+            *("--warmup", str(self.plan.warmup_s), "--duration", str(duration_s)),
             *where,
             *(a for name, pid in watch.items() for a in ("--watch", f"{name}={pid}")),
             uvloop=self.plan.client_uvloop,
         )
+
+    def _loadgen(self, case: str, concurrency: int, accounts: int) -> dict:
+        argv = self.loadgen_argv(case, concurrency, accounts, self.plan.duration_s)
         timeout = self.plan.warmup_s + self.plan.duration_s + _LOADGEN_SLACK_S
         try:
             out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
@@ -263,10 +268,17 @@ class Bench:
             reason = result.get("unavailable") or result["error"]
             self.unavailable[case] = reason
             _say(f"{label}: {'unavailable' if 'unavailable' in result else 'error'}: {reason}")
+            if "error" in result:
+                self._show_log(BY_NAME[case].target)
             return
         errors = f" errors={result['errors']}" if result["errors"] else ""
         p99 = result["latency_ms"]["p99"]
         _say(f"{label}: {result['rps']:.0f} rps p99 {p99:.2f} ms{errors}")
+
+    def _show_log(self, service: str) -> None:
+        """The end of a service's log, where its traceback is, since the run's work dir is deleted."""
+        if (child := self.stack.children.get(service)) is not None:
+            _say(f"--- last lines of {service}'s log:\n{child.tail(8)}\n---")
 
     # -- results -----------------------------------------------------------------------------
 

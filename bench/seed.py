@@ -97,29 +97,36 @@ def account_keys(client: redis.Redis, account: str) -> list[bytes]:
     return sorted(client.scan_iter(match=f"*{{{account}}}*", count=1000))
 
 
-def memory_bytes(client: redis.Redis, keys: list[bytes]) -> int:
-    return sum(client.memory_usage(k, samples=0) or 0 for k in keys)
+def memory_by_kind(client: redis.Redis, account: str) -> dict[str, int]:
+    """MEMORY USAGE of an account's keys, summed by kind: `bal:{A}:req:x` counts under `req`."""
+    kinds: dict[str, int] = {}
+    for key in account_keys(client, account):
+        rest = key.decode().split("}", 1)[1]
+        kind = rest.split(":")[1] if rest else "account"
+        kinds[kind] = kinds.get(kind, 0) + (client.memory_usage(key, samples=0) or 0)
+    return kinds
 
 
 def measure_memory(addr: str, redis_url: str, entries: int) -> dict:
-    """Bytes of an account with one credit, and the growth per further credit (log entry + its request)."""
+    """Bytes of an account with one credit, and what each further credit adds, by kind of key."""
     client = redis.Redis.from_url(redis_url)
     with grpc.insecure_channel(addr) as channel:
         stub = bgrpc.BalanceServiceStub(channel)
         credit(stub, cases.MEMORY_ACCOUNT, PRELOAD_MINOR)
-        keys = account_keys(client, cases.MEMORY_ACCOUNT)
-        one = memory_bytes(client, keys)
+        keys = len(account_keys(client, cases.MEMORY_ACCOUNT))
+        one = memory_by_kind(client, cases.MEMORY_ACCOUNT)
         for _ in range(entries):
             credit(stub, cases.MEMORY_ACCOUNT, 1)
-        more = account_keys(client, cases.MEMORY_ACCOUNT)
-        grown = memory_bytes(client, more)
+        grown = memory_by_kind(client, cases.MEMORY_ACCOUNT)
     client.close()
+    per_credit = {kind: (grown[kind] - one.get(kind, 0)) / entries for kind in grown}
     return {
-        "keys_per_account": len(keys),
-        "bytes_per_account": one,
-        "keys_after_entries": len(more),
+        "keys_per_account": keys,
+        "bytes_per_account": sum(one.values()),
+        "bytes_per_account_by_kind": one,
         "entries": entries,
-        "bytes_per_log_entry": (grown - one) / entries,
+        "bytes_per_credit": sum(per_credit.values()),
+        "bytes_per_credit_by_kind": per_credit,
     }
 
 
