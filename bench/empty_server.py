@@ -1,8 +1,4 @@
-"""The empty-handler baseline: a bare grpc.aio server whose BalanceService.Debit returns a constant.
-
-No interceptor, no Redis: the ceiling of Python gRPC for Debit's message shapes on this machine.
-`python -m bench.empty_server --port P`
-"""
+"""Empty-handler baseline: a bare grpc.aio server (no interceptor, no Redis); its Debit returns a constant."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""Load generator process: keeps N calls in flight for a fixed time and prints one JSON result line.
-
-`python -m bench.loadgen --case debit_spread --target 127.0.0.1:5000 --concurrency 16 ...`
-It runs in its own process so its CPU is not the server's, and reports its own CPU so a
-client-bound result shows as one.
-"""
+"""Load generator process: N calls in flight for a set time, then one JSON line: counts, latencies, CPU."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""Profiles the server of one case under load with py-spy: `python -m bench.profile debit_spread`.
-
-Prints where the server's samples go (inclusive and self, by function) and keeps py-spy's collapsed
-stacks in the results folder (open them in speedscope or feed them to a flamegraph tool).
-"""
+"""Profiles the server of one case under load with py-spy: `python -m bench.profile debit_spread`."""
 
 from __future__ import annotations
 
@@ -47,6 +43,7 @@ def top(collapsed: Path, limit: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Prints where the server's samples go and keeps py-spy's collapsed stacks (speedscope reads them)."""
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
     parser.add_argument("case", choices=[c.name for c in BY_NAME.values() if c.target in _SERVERS])
     parser.add_argument("--concurrency", type=int, default=16)
