@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
+import hypothesis.internal.observability  # noqa: F401  (see below)
 import pytest
 import redis
 
 from devtools.redis_procs import RedisCluster, RedisProcess
 from svckit.server import AppServer
+
+# Imported above so that it is not first imported (and assertion-rewritten) at session end, after
+# gRPC objects were torn down: on CPython 3.11.7 that import intermittently dies with "SystemError: AST
+# constructor recursion depth mismatch" (cpython#106905), failing a green run.
 
 ADMIN_TOKEN = "test-admin-token"
 ADMIN_METADATA = (("authorization", f"Bearer {ADMIN_TOKEN}"),)
