@@ -89,7 +89,7 @@ def _fmt(value: float | None, spec: str = ".2f") -> str:
 def table(results: list[dict]) -> str:
     head = (
         f"{'case':<16}{'conc':>5} {'rps median [min-max]':>24} {'p50':>7} {'p99':>7} {'p99.9':>7}"
-        f" {'x empty':>8} {'x e.p99':>8} {'srv us':>7} {'cli sat':>7} {'redis':>6}  flags"
+        f" {'x empty':>8} {'x e.p99':>8} {'us srv/cli/rds':>15} {'cli sat':>7} {'redis':>6}  flags"
     )
     lines = [head, "-" * len(head)]
     for r in results:
@@ -99,19 +99,22 @@ def table(results: list[dict]) -> str:
             continue
         rps = r["rps"]
         total_cmds = sum(r["redis_commands_per_call"].values())
+        cpu = "/".join(_fmt(r["cpu_us_per_call"][n], ".0f") for n in ("server", "client", "redis"))
         lines.append(
             prefix
             + f"{rps['median']:>8.0f} [{rps['min']:>6.0f}-{rps['max']:>6.0f}] "
             + f"{r['p50_ms']['median']:>7.2f} {r['p99_ms']['median']:>7.2f} {r['p999_ms']['median']:>7.2f}"
             + f" {_fmt(r.get('rps_vs_empty')):>8} {_fmt(r.get('p99_vs_empty')):>8}"
-            + f" {_fmt(r['cpu_us_per_call']['server'], '.0f'):>7} {r['client_saturation']:>7.2f}"
+            + f" {cpu:>15} {r['client_saturation']:>7.2f}"
             + f" {total_cmds:>6.2f}  {','.join(r['flags'])}"
         )
-    lines.append(
-        "latencies in ms; x empty = throughput / empty handler's, x e.p99 = p99 / empty handler's p99;"
-        " srv us = server CPU microseconds per call; cli sat = client CPU s per wall s;"
-        " redis = Redis commands per call, script-internal ones included"
-    )
+    lines += [
+        "latencies in ms; x empty = throughput / empty handler's, x e.p99 = p99 / its p99 (same in flight)",
+        "us srv/cli/rds = CPU microseconds per call used by server, client and Redis;"
+        " cli sat = client CPU s per wall s",
+        "redis = Redis commands per call, script-internal ones included;"
+        " flags: client-bound (cli sat >= 0.9), machine-bound (all cores >= 90 % busy)",
+    ]
     return "\n".join(lines)
 
 
