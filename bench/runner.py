@@ -116,6 +116,7 @@ class Bench:
 
     def prepare(self) -> None:
         for name, reason in self.stack.failed.items():
+            _say(f"{name} did not start: {reason}")
             for case in CASES:
                 if case.target == name or (name == "balance" and case.target in ("redis", "redis-benchmark")):
                     self.unavailable[case.name] = f"{name} did not start: {reason.splitlines()[0]}"
