@@ -39,25 +39,19 @@ def grpc_caller(case: str, channel: grpc.aio.Channel, accounts: int, prefix: str
         return cases.HOT_ACCOUNT
 
     balance = bgrpc.BalanceServiceStub(channel)
-    if case in ("empty", "debit_spread", "debit_hot"):
-        pick = hot if case == "debit_hot" else spread
-        return lambda seq: balance.Debit(
-            bpb.DebitRequest(
-                account_id=pick(),
-                amount_minor=1,
-                currency=cases.CURRENCY,
-                reason=bpb.TRANSACTION_REASON_PURCHASE,
-                request_id=f"{prefix}{seq}",
-            )
+    if case in ("empty", "debit_spread", "debit_hot", "credit_spread", "credit_hot"):
+        pick = hot if case.endswith("_hot") else spread
+        method, message, reason = (
+            (balance.Credit, bpb.CreditRequest, bpb.TRANSACTION_REASON_TOP_UP)
+            if case.startswith("credit")
+            else (balance.Debit, bpb.DebitRequest, bpb.TRANSACTION_REASON_PURCHASE)
         )
-    if case in ("credit_spread", "credit_hot"):
-        pick = hot if case == "credit_hot" else spread
-        return lambda seq: balance.Credit(
-            bpb.CreditRequest(
+        return lambda seq: method(
+            message(
                 account_id=pick(),
                 amount_minor=1,
                 currency=cases.CURRENCY,
-                reason=bpb.TRANSACTION_REASON_TOP_UP,
+                reason=reason,
                 request_id=f"{prefix}{seq}",
             )
         )
