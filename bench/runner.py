@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib.util
 import json
 import os
 import platform
@@ -84,11 +85,7 @@ def parse_args(argv: list[str] | None) -> tuple[Plan, Path]:
 
 
 def _has(module: str) -> bool:
-    try:
-        __import__(module)
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec(module) is not None
 
 
 def _say(text: str) -> None:
@@ -331,7 +328,7 @@ def _meta(plan: Plan, stack_redis_version: str) -> dict:
         "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
         "cpus": os.cpu_count(),
         "cpu_model": cpu_model,
-        "load_average_at_start": os.getloadavg(),
+        "load_average_at_start": os.getloadavg(),  # other work on the machine skews every number
         "python": platform.python_version(),
         "packages": {d: version(d) for d in ("grpcio", "protobuf", "redis", "hiredis", "uvloop")},
         "redis_server": stack_redis_version,
@@ -350,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
             bench = Bench(stack, plan, Path(tmp))
             try:
                 redis_version = bench.redis.info("server")["redis_version"]
-                meta = _meta(plan, redis_version) | {"load_average_at_start": load}
+                meta = _meta(plan, redis_version)
                 bench.prepare()
                 bench.run_matrix()
                 bench.run_scale()
