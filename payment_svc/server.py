@@ -147,9 +147,7 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
             parts._tasks.append(asyncio.create_task(consumer.run()))
 
     async def stop_workers() -> None:
-        for task in parts._tasks:
-            task.cancel()
-        await asyncio.gather(*parts._tasks, return_exceptions=True)
+        await _cancel(parts._tasks)
         await webhook_server.stop()
         await pricing.close()
         await balance.close()
@@ -172,6 +170,15 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
     )
     parts = PaymentApp(app, port, webhook_server, reconciler, consumer)
     return parts
+
+
+async def _cancel(tasks: list[asyncio.Task]) -> None:
+    """Cancels again until each task ends: a client library may swallow one CancelledError mid-call."""
+    pending = set(tasks)
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.5)
 
 
 async def create_server(settings: Settings, *, clock: Clock | None = None) -> tuple[AppServer, int]:

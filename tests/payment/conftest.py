@@ -62,7 +62,7 @@ async def start_stack(start_server, channel_to, fake_stripe) -> AsyncIterator:
         clock = ManualClock(SystemClock().now_ms())  # the fake Stripe checks expires_at against real time
         pricing_addr = await start_server(
             functools.partial(create_pricing, clock=clock),
-            PricingSettings(**base_settings(**redis_overrides, pricing_config_refresh_ms=10)),
+            PricingSettings(**base_settings(**redis_overrides)),
         )
         balance_settings = BalanceSettings(**base_settings(**redis_overrides))
         balance_addr = await start_server(functools.partial(create_balance, clock=clock), balance_settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from collections.abc import Awaitable
@@ -17,6 +18,7 @@ from payment.v1 import payment_service_pb2_grpc
 from pricing.v1 import pricing_service_pb2 as pri
 from pricing.v1 import pricing_service_pb2_grpc
 
+from balance_svc.events import DEFAULT_LOW_BALANCE_STREAM, LowBalanceEvent
 from devtools.fake_stripe import FakeStripe, sign
 from payment_svc.server import PaymentApp
 from svckit.clock import ManualClock
@@ -56,6 +58,20 @@ async def refused(call: Awaitable, code: grpc.StatusCode, reason: str) -> grpc.a
     info = error_info(caught.value)
     assert (caught.value.code(), info.reason if info else None) == (code, reason), caught.value.details()
     return caught.value
+
+
+async def eventually(check, timeout_s: float = 15.0):
+    """Polls `check()` (sync or async) until it returns something truthy; returns that."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result or loop.time() > deadline:
+            assert result, "condition not met in time"
+            return result
+        await asyncio.sleep(0.02)
 
 
 def payload_of(event: dict) -> bytes:
@@ -181,6 +197,17 @@ class Stack:
         session = await self.top_up_session(account, blocks)
         await self.deliver(self.fake.complete_session(session.session_id))
         return await self.order(session.order.order_id)
+
+    async def low_balance_event(self, account: str, available_minor: int, threshold_minor: int) -> None:
+        """Publishes a low-balance event as balance_svc does, for a crossing of our own making."""
+        event = LowBalanceEvent(account, unique("txn"), "USD", available_minor, threshold_minor)
+        await self.redis.xadd(DEFAULT_LOW_BALANCE_STREAM, event.to_fields())
+
+    async def low_balance_events_handled(self) -> bool:
+        """Every low-balance event so far was read and acknowledged by payment_svc's consumer group."""
+        last = await self.redis.xrevrange(DEFAULT_LOW_BALANCE_STREAM, count=1)
+        groups = await self.redis.xinfo_groups(DEFAULT_LOW_BALANCE_STREAM)
+        return bool(last) and any(g["last-delivered-id"] == last[0][0] and g["pending"] == 0 for g in groups)
 
     async def order_events(self) -> list[dict]:
         """What downstream services read: the `order.paid` entries."""
