@@ -49,6 +49,12 @@ test: proto ## Run the whole test suite (starts its own Redis servers)
 run: proto ## Run Redis and the three services in the foreground; Ctrl-C stops all
 	$(BIN)/python -m devtools.run_stack
 
+bench: proto ## Hot paths against their baselines in one run (~15 min on 2 cores); results in bench/results/
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-smoke: proto ## The bench harness at tiny sizes (~30 s) so it keeps working; its numbers mean nothing
+	$(BIN)/python -m bench --smoke
+
 COMPOSE ?= docker compose
 # compose-test: payment_svc talks to the fake Stripe, which signs webhooks with the secret the suite uses too.
 E2E_COMPOSE := ADMIN_TOKEN=e2e-admin-token STRIPE_SECRET_KEY=sk_test_e2e STRIPE_WEBHOOK_SECRET=whsec_e2e \
@@ -64,7 +70,7 @@ compose-test: ## Run the e2e suite inside compose (own project and Redis volume,
 compose-down: ## Stop the compose stack; Redis data stays in the redis-data volume
 	$(COMPOSE) down
 
-ci: lint test ## What CI runs
+ci: lint test bench-smoke ## What CI runs
 
 clean: ## Remove generated code and local state (keeps the venv)
 	rm -rf gen .state
