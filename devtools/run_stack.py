@@ -22,8 +22,9 @@ POLL_S = 0.2
 
 
 class Stack:
-    def __init__(self, settings: CommonSettings, state_dir: Path) -> None:
+    def __init__(self, settings: CommonSettings, state_dir: Path, env: dict[str, str] | None = None) -> None:
         self.settings = settings
+        self.env = {**os.environ, **(env or {})}
         binary, source = _locate_server()
         self.redis = RedisProcess(state_dir / "redis", urlparse(settings.redis_url).port or 6379)
         print(f"redis: {binary} ({source}), appendfsync everysec, data in {self.redis.data_dir}", flush=True)
@@ -39,9 +40,18 @@ class Stack:
             self.redis.start()
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, unblocked)
-        env = {**os.environ, "REDIS_URL": self.redis.url}
+        self.env["REDIS_URL"] = self.redis.url
         for module in SERVICES:
-            self.children[module] = subprocess.Popen([sys.executable, "-m", module], env=env)
+            self.start_service(module)
+
+    def start_service(self, module: str) -> None:
+        self.children[module] = subprocess.Popen([sys.executable, "-m", module], env=self.env)
+
+    def stop_service(self, module: str) -> int:
+        """SIGTERM one service and wait for it; its exit code."""
+        proc = self.children[module]
+        proc.send_signal(signal.SIGTERM)
+        return proc.wait(self.settings.shutdown_grace_s + 5)
 
     def dead_child(self) -> str | None:
         return next((m for m, p in self.children.items() if p.poll() is not None), None)
