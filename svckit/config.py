@@ -30,7 +30,13 @@ class CommonSettings(BaseSettings):
         None, description="Bearer token for admin methods; unset refuses them all."
     )
 
-    log_level: str = Field("INFO", description="Python log level; INFO logs one line per RPC.")
+    log_level: str = Field(
+        "INFO",
+        description="Python log level; INFO logs refused and failed RPCs and slow ones, DEBUG every RPC.",
+    )
+    log_slow_rpc_ms: float = Field(
+        500.0, description="A successful RPC that takes at least this long is logged at WARNING."
+    )
     shutdown_grace_s: float = Field(10.0, description="How long in-flight RPCs get on SIGTERM.")
     health_probe_interval_s: float = Field(1.0, description="How often Redis is pinged for health.")
     grpc_reuseport: bool = Field(

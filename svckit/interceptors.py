@@ -1,11 +1,11 @@
-"""One server interceptor: request id, admin check, error mapping and one log line per RPC."""
+"""One server interceptor: request id, admin check, error mapping and one log line per RPC worth logging."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 
 import grpc
@@ -20,6 +20,8 @@ from svckit.status import to_grpc_status
 log = logging.getLogger("rpc")
 
 _PEER_UNAVAILABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+# Codes that mean the service, not the caller, failed; the caller's mistakes are logged at INFO.
+_SERVER_FAULTS = frozenset({"INTERNAL", "UNKNOWN", "UNAVAILABLE", "DEADLINE_EXCEEDED", "DATA_LOSS"})
 
 
 class _BackendUnavailable(Unavailable):
@@ -41,12 +43,19 @@ class _Internal(ServiceError):
 
 
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
-    """Wraps each unary handler once (cached per method) so the per-call cost stays small."""
+    """Wraps each unary handler once (cached per method) so the per-call cost stays small.
 
-    def __init__(self, domain: str, admin_methods: frozenset[str], admin_token: str | None) -> None:
+    A successful call is logged at DEBUG (a log line costs about as much as a cheap RPC's own work), a
+    slow one at WARNING, a refused one at INFO and one the service failed at WARNING.
+    """
+
+    def __init__(
+        self, domain: str, admin_methods: frozenset[str], admin_token: str | None, *, slow_ms: float = 500.0
+    ) -> None:
         self._domain = domain
         self._admin_methods = admin_methods
         self._admin_token = admin_token
+        self._slow_s = slow_ms / 1000
         self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
     async def intercept_service(
@@ -73,40 +82,48 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         admin = method in self._admin_methods
         domain = self._domain
         token = self._admin_token
+        slow_s = self._slow_s
 
         async def handle(request, context: grpc.aio.ServicerContext):
             started = time.perf_counter()
-            metadata = context.invocation_metadata() or ()
-            request_id = header(metadata, "x-request-id") or uuid.uuid4().hex
-            request_id_var.set(request_id)
-            code = "OK"
+            metadata = context.invocation_metadata()
+            # Only log lines carry the id, so it needs to be unique, not unguessable: 8 random bytes.
+            request_id_var.set(header(metadata, "x-request-id") or os.urandom(8).hex())
             try:
                 if admin:
                     require_admin(metadata, token)
-                return await behavior(request, context)
+                response = await behavior(request, context)
             except Exception as exc:  # every failure leaves as a status with ErrorInfo
                 if isinstance(exc, grpc.aio.AbortError):
-                    code = "ABORTED_BY_HANDLER"
+                    _log_call(logging.INFO, "rpc", method, "ABORTED_BY_HANDLER", started)
                     raise
                 error = _as_service_error(exc, method)
-                code = error.code
+                level = logging.WARNING if error.code in _SERVER_FAULTS else logging.INFO
+                _log_call(level, "rpc", method, error.code, started, error.reason)
                 await context.abort_with_status(to_grpc_status(error, domain))
             except asyncio.CancelledError:
-                code = "CANCELLED"
+                _log_call(logging.INFO, "rpc", method, "CANCELLED", started)
                 raise
-            finally:
-                if log.isEnabledFor(logging.INFO):
-                    log.info(
-                        "rpc",
-                        extra={
-                            "method": method,
-                            "code": code,
-                            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                            "request_id": request_id,
-                        },
-                    )
+            if time.perf_counter() - started >= slow_s:
+                _log_call(logging.WARNING, "slow rpc", method, "OK", started)
+            elif log.isEnabledFor(logging.DEBUG):
+                _log_call(logging.DEBUG, "rpc", method, "OK", started)
+            return response
 
         return handle
+
+
+def _log_call(level: int, msg: str, method: str, code: str, started: float, reason: str = "") -> None:
+    """The one line format for calls: method, code, ErrorInfo reason (if any), duration and request id."""
+    if log.isEnabledFor(level):
+        fields = {
+            "method": method,
+            "code": code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        }
+        if reason:
+            fields["reason"] = reason
+        log.log(level, msg, extra=fields)
 
 
 def _as_service_error(exc: Exception, method: str) -> ServiceError:

@@ -94,7 +94,7 @@ def build_server(
     """Mounts the services with health and reflection and binds `grpc_host:port` (0 = ephemeral)."""
     token = settings.admin_token.get_secret_value() if settings.admin_token else None
     server = grpc.aio.server(
-        interceptors=[ServiceInterceptor(domain, admin_methods, token)],
+        interceptors=[ServiceInterceptor(domain, admin_methods, token, slow_ms=settings.log_slow_rpc_ms)],
         options=[("grpc.so_reuseport", 1 if settings.grpc_reuseport else 0)],
     )
     for binding in services:
