@@ -104,7 +104,7 @@ class Stack:
     """Everything one run measures; a service that fails to start is recorded, not fatal."""
 
     workdir: Path
-    server_uvloop: bool = False
+    server_uvloop: bool = True
     log_level: str | None = None
     redis: RedisProcess | None = None
     children: dict[str, Child] = field(default_factory=dict)
@@ -122,9 +122,7 @@ class Stack:
         empty = python_module("bench.empty_server", "--port", str(ports["empty"]), uvloop=self.server_uvloop)
         self._spawn("empty", empty)
         for name in SERVICES:
-            self.children[name] = Child(
-                name, python_module(f"{name}_svc", uvloop=self.server_uvloop), env, self.workdir
-            )
+            self.children[name] = Child(name, python_module(f"{name}_svc"), env, self.workdir)
         self._start_and_wait(stripe, lambda: wait_tcp(stripe, ports["stripe"]))
         for name in ("empty", *SERVICES):
             child = self.children[name]
@@ -158,6 +156,7 @@ class Stack:
         for name in SERVICES:
             env[f"{name.upper()}_PORT"] = str(ports[name])
             env[f"{name.upper()}_SERVICE_ADDR"] = f"{HOST}:{ports[name]}"
+        env["UVLOOP"] = "true" if self.server_uvloop else "false"  # the services pick their loop
         if self.log_level:
             env["LOG_LEVEL"] = self.log_level
         return env

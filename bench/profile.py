@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--native", action="store_true", help="include C frames (gRPC core, hiredis)")
-    parser.add_argument("--server-loop", choices=["asyncio", "uvloop"], default="asyncio")
+    parser.add_argument("--server-loop", choices=["uvloop", "asyncio"], default="uvloop")
     parser.add_argument("--log-level", help="LOG_LEVEL for the services (default: theirs)")
     parser.add_argument("--top", type=int, default=40, help="functions to list")
     parser.add_argument("--out", type=Path, default=Path("bench/results"))

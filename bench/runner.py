@@ -56,7 +56,10 @@ def parse_args(argv: list[str] | None) -> tuple[Plan, Path]:
         "--client-loop", choices=["uvloop", "asyncio"], default="uvloop", help="load generator's loop"
     )
     parser.add_argument(
-        "--server-loop", choices=["asyncio", "uvloop"], default="asyncio", help="servers' loop (as shipped)"
+        "--server-loop",
+        choices=["uvloop", "asyncio"],
+        default="uvloop",
+        help="services' loop (uvloop as shipped, or asyncio: UVLOOP=false); the empty server uses it too",
     )
     parser.add_argument("--log-level", help="LOG_LEVEL for the services (default: theirs)")
     args = parser.parse_args(argv)

@@ -39,6 +39,9 @@ class CommonSettings(BaseSettings):
     )
     shutdown_grace_s: float = Field(10.0, description="How long in-flight RPCs get on SIGTERM.")
     health_probe_interval_s: float = Field(1.0, description="How often Redis is pinged for health.")
+    uvloop: bool = Field(
+        True, description="Serve on uvloop when it is installed; false for asyncio's own loop."
+    )
     grpc_reuseport: bool = Field(
         False, description="Set SO_REUSEPORT so several processes can share one port (one per core)."
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
@@ -116,6 +117,24 @@ def build_server(
     return app, bound
 
 
+def run(
+    settings: CommonSettings,
+    create_server: Callable[[CommonSettings], Awaitable[tuple[AppServer, int]]],
+) -> None:
+    """`python -m X_svc`: serves on uvloop when it is installed and the `uvloop` setting allows it.
+
+    The event loop is a large share of a cheap RPC's CPU, and uvloop's costs less: about 100 us less
+    per Debit here (see `make bench`).
+    """
+    loop_factory = None
+    if settings.uvloop and importlib.util.find_spec("uvloop") is not None:
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(serve(settings, create_server))
+
+
 async def serve(
     settings: CommonSettings,
     create_server: Callable[[CommonSettings], Awaitable[tuple[AppServer, int]]],
@@ -124,9 +143,12 @@ async def serve(
     logs.configure(settings.log_level)
     app, port = await create_server(settings)
     await app.start()
-    log.info("listening", extra={"port": port, "services": list(app.service_names)})
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    log.info(
+        "listening",
+        extra={"port": port, "services": list(app.service_names), "loop": type(loop).__module__},
+    )
+    stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
