@@ -7,7 +7,7 @@ from balance_svc.ledger import Ledger
 from balance_svc.service import BalanceServicer
 from balance_svc.store import BalanceStore
 from svckit.clock import Clock, SystemClock
-from svckit.redis_client import connect
+from svckit.redis_client import connect, script_pipe
 from svckit.server import AppServer, ServiceBinding, build_server
 
 SERVICE_NAME = balance_service_pb2.DESCRIPTOR.services_by_name["BalanceService"].full_name
@@ -16,7 +16,8 @@ SERVICE_NAME = balance_service_pb2.DESCRIPTOR.services_by_name["BalanceService"]
 async def create_server(settings: Settings, *, clock: Clock | None = None) -> tuple[AppServer, int]:
     """`clock` lets tests move time across hold expiries; it defaults to the system clock."""
     redis = connect(settings)
-    ledger = Ledger(BalanceStore(redis, settings), clock or SystemClock())
+    pipe = script_pipe(redis)  # the scripts' calls share writes; None on a Cluster
+    ledger = Ledger(BalanceStore(redis, settings, pipe), clock or SystemClock())
     token = settings.admin_token.get_secret_value() if settings.admin_token else None
     binding = ServiceBinding(
         balance_service_pb2_grpc.add_BalanceServiceServicer_to_server,
@@ -29,5 +30,5 @@ async def create_server(settings: Settings, *, clock: Clock | None = None) -> tu
         services=[binding],
         domain="balance.v1",
         probe=redis.ping,
-        on_stop=[redis.aclose],
+        on_stop=[redis.aclose] if pipe is None else [pipe.aclose, redis.aclose],
     )

@@ -19,6 +19,7 @@ from balance_svc.model import (
     TransactionType,
 )
 from svckit.redis_client import RedisClient, register_scripts, tagged_key
+from svckit.script_pipe import ScriptPipe
 
 _PREFIX = "bal"
 _ENTRY_SEPARATOR = "\x1f"
@@ -32,9 +33,9 @@ class BalanceStore:
     `bal:{A}:req:<request_id>` one request's fingerprint and response.
     """
 
-    def __init__(self, redis: RedisClient, settings: Settings) -> None:
+    def __init__(self, redis: RedisClient, settings: Settings, pipe: ScriptPipe | None = None) -> None:
         self._redis = redis
-        scripts = register_scripts(redis, "balance_svc")
+        scripts = register_scripts(redis, "balance_svc", pipe)
         self._mutate, self._read_balance, self._list = (
             scripts["mutate"],
             scripts["read_balance"],

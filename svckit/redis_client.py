@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from importlib import resources
 
-from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
+from redis.asyncio import BlockingConnectionPool, Connection, Redis, RedisCluster
 from redis.asyncio.cluster import ClusterNode
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
 
 from svckit.config import CommonSettings
+from svckit.script_pipe import PipedScript, ScriptPipe
 
 RedisClient = Redis | RedisCluster
 
@@ -48,11 +49,29 @@ def connect(settings: CommonSettings, *, decode_responses: bool = False) -> Redi
     return Redis.from_pool(pool)
 
 
-def register_scripts(client: RedisClient, package: str) -> dict[str, AsyncScript]:
-    """Registers every `<package>/lua/*.lua` once; redis-py's Script reloads it after NOSCRIPT."""
+def script_pipe(client: RedisClient) -> ScriptPipe | None:
+    """A ScriptPipe to `client`'s server, or None where redis-py's Script must run (Cluster, TLS, socket)."""
+    pool = getattr(client, "connection_pool", None)
+    if pool is None or pool.connection_class is not Connection:
+        return None
+    kwargs = pool.connection_kwargs
+    return ScriptPipe(
+        kwargs["host"],
+        kwargs["port"],
+        db=kwargs.get("db", 0),
+        username=kwargs.get("username"),
+        password=kwargs.get("password"),
+    )
+
+
+def register_scripts(
+    client: RedisClient, package: str, pipe: ScriptPipe | None = None
+) -> dict[str, AsyncScript | PipedScript]:
+    """Registers every `<package>/lua/*.lua` once, through `pipe` if given; either reloads after NOSCRIPT."""
     folder = resources.files(package) / "lua"
+    register = pipe.register if pipe is not None else client.register_script
     return {
-        entry.name.removesuffix(".lua"): client.register_script(entry.read_text())
+        entry.name.removesuffix(".lua"): register(entry.read_text())
         for entry in folder.iterdir()
         if entry.name.endswith(".lua")
     }
