@@ -12,12 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 
-from redis.commands.core import AsyncScript
-
 from pricing_svc.catalogue import Product
 from pricing_svc.codes import CodeState, DiscountCode, Reservation
 from pricing_svc.errors import BY_REASON
-from svckit.redis_client import RedisClient, tagged_key
+from svckit.redis_client import RedisClient, Script, tagged_key
 
 INDEX_KEY = tagged_key("pricing", "codes")
 
@@ -47,7 +45,7 @@ def _state(payload: dict) -> CodeState:
 
 
 class CodeStore:
-    def __init__(self, redis: RedisClient, script: AsyncScript) -> None:
+    def __init__(self, redis: RedisClient, script: Script) -> None:
         self._redis = redis
         self._script = script
 

@@ -8,7 +8,7 @@ from pricing_svc.config_cache import ConfigCache
 from pricing_svc.config_store import ConfigStore
 from pricing_svc.service import PricingServicer
 from svckit.clock import Clock, SystemClock
-from svckit.redis_client import connect, register_scripts
+from svckit.redis_client import connect, register_scripts, script_pipe
 from svckit.server import AppServer, ServiceBinding, build_server
 
 _SERVICE = pricing_service_pb2.DESCRIPTOR.services_by_name["PricingService"]
@@ -29,7 +29,8 @@ ADMIN_METHODS = frozenset(
 
 async def create_server(settings: Settings, *, clock: Clock | None = None) -> tuple[AppServer, int]:
     redis = connect(settings)
-    scripts = register_scripts(redis, "pricing_svc")
+    pipe = script_pipe(redis)  # the scripts' calls share writes; None on a Cluster
+    scripts = register_scripts(redis, "pricing_svc", pipe)
     config = ConfigStore(redis, scripts["update_config"])
     cache = ConfigCache(config, refresh_ms=settings.pricing_config_refresh_ms)
     servicer = PricingServicer(
@@ -46,5 +47,5 @@ async def create_server(settings: Settings, *, clock: Clock | None = None) -> tu
         admin_methods=ADMIN_METHODS,
         probe=redis.ping,
         on_start=[cache.start],
-        on_stop=[cache.stop, redis.aclose],
+        on_stop=[cache.stop, redis.aclose] if pipe is None else [cache.stop, pipe.aclose, redis.aclose],
     )

@@ -14,6 +14,7 @@ from svckit.config import CommonSettings
 from svckit.script_pipe import PipedScript, ScriptPipe
 
 RedisClient = Redis | RedisCluster
+Script = AsyncScript | PipedScript  # called alike: `await script(keys=[...], args=[...])`
 
 # redis-py's pools fail a command at once (MaxConnectionsError, so UNAVAILABLE) past 100 connections, so a
 # burst of concurrent RPCs failed. A single server's pool waits for a free connection instead; the asyncio
@@ -64,9 +65,7 @@ def script_pipe(client: RedisClient) -> ScriptPipe | None:
     )
 
 
-def register_scripts(
-    client: RedisClient, package: str, pipe: ScriptPipe | None = None
-) -> dict[str, AsyncScript | PipedScript]:
+def register_scripts(client: RedisClient, package: str, pipe: ScriptPipe | None = None) -> dict[str, Script]:
     """Registers every `<package>/lua/*.lua` once, through `pipe` if given; either reloads after NOSCRIPT."""
     folder = resources.files(package) / "lua"
     register = pipe.register if pipe is not None else client.register_script
