@@ -1,4 +1,4 @@
-"""The two Redis ceilings: redis-benchmark replaying Debit's EVALSHA, and the spec redis_py replays."""
+"""The Redis ceilings: redis-benchmark replaying Debit's EVALSHA, and the spec the Python clients replay."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from bench.procfs import cpu_seconds
 
 
 def redis_py_spec(debit: dict) -> dict:
-    """What bench.loadgen's redis_py case replays: keys and args with the account and request id to vary."""
+    """What the redis_py and script_pipe cases replay: keys and args, the account and request id to vary."""
     _, sha, numkeys, *rest = debit["evalsha"]
     n = int(numkeys)
     return {

@@ -33,6 +33,7 @@ CASES = (
     Case("empty", "empty grpc.aio Debit handler", "empty", baseline=True),
     Case("redis_benchmark", "redis-benchmark EVALSHA (Debit script)", "redis-benchmark", baseline=True),
     Case("redis_py", "redis.asyncio EVALSHA (Debit script)", "redis", baseline=True),
+    Case("script_pipe", "svckit ScriptPipe EVALSHA (Debit script)", "redis", baseline=True),
     Case("debit_spread", "Debit, spread over accounts", "balance", mutation=True),
     Case("debit_hot", "Debit, one hot account", "balance", mutation=True),
     Case("credit_spread", "Credit, spread over accounts", "balance", mutation=True),

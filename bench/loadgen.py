@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import math
 import random
@@ -81,12 +82,15 @@ def grpc_caller(case: str, channel: grpc.aio.Channel, accounts: int, prefix: str
     raise SystemExit(f"unknown gRPC case {case!r}")
 
 
-def redis_caller(redis_url: str, spec: dict, accounts: int, prefix: str) -> Call:
-    """The captured Debit EVALSHA (loaded by balance_svc), sent through the client the service uses."""
+def redis_caller(case: str, redis_url: str, spec: dict, accounts: int, prefix: str) -> Call:
+    """The captured Debit EVALSHA (loaded by balance_svc), sent through redis-py (redis_py) or through the
+    ScriptPipe the service's scripts use (script_pipe)."""
     from svckit.config import CommonSettings
-    from svckit.redis_client import connect
+    from svckit.redis_client import connect, script_pipe
 
     client = connect(CommonSettings(redis_url=redis_url))
+    pipe = script_pipe(client) if case == "script_pipe" else None
+    send = client.evalsha if pipe is None else functools.partial(pipe.execute, b"EVALSHA")
     sha, numkeys = spec["sha"], len(spec["keys"])
     words = [w.encode("latin-1") for w in (*spec["keys"], *spec["args"])]
     template, request_id = spec["account"].encode(), spec["request_id"].encode()
@@ -95,7 +99,7 @@ def redis_caller(redis_url: str, spec: dict, accounts: int, prefix: str) -> Call
     def call(seq: int) -> Awaitable[object]:
         account, rid = cases.account_id(rng.randrange(accounts)).encode(), f"{prefix}{seq}".encode()
         filled = (w.replace(template, account).replace(request_id, rid) for w in words)
-        return client.evalsha(sha, numkeys, *filled)
+        return send(sha, numkeys, *filled)
 
     return call
 
@@ -172,7 +176,7 @@ async def run(args: argparse.Namespace, spec: dict | None) -> dict:
     prefix = f"lg-{uuid.uuid4().hex[:10]}-"
     channel = None
     if spec is not None:
-        call = redis_caller(args.redis_url, spec, args.accounts, prefix)
+        call = redis_caller(args.case, args.redis_url, spec, args.accounts, prefix)
     else:
         channel = grpc.aio.insecure_channel(args.target)
         call = grpc_caller(args.case, channel, args.accounts, prefix)
@@ -197,8 +201,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.loadgen", description=__doc__)
     parser.add_argument("--case", required=True, choices=[c.name for c in cases.CASES])
     parser.add_argument("--target", help="host:port of the gRPC server")
-    parser.add_argument("--redis-url", help="for redis_py: the Redis to call")
-    parser.add_argument("--redis-spec", help="for redis_py: JSON of the captured EVALSHA")
+    parser.add_argument("--redis-url", help="for redis_py and script_pipe: the Redis to call")
+    parser.add_argument("--redis-spec", help="for redis_py and script_pipe: JSON of the captured EVALSHA")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of load not measured")
     parser.add_argument("--duration", type=float, default=3.0, help="seconds measured")
@@ -206,7 +210,7 @@ def main() -> None:
     parser.add_argument("--watch", action="append", default=[], help="NAME=PID whose CPU to report")
     args = parser.parse_args()
     spec = None
-    if args.case == "redis_py":
+    if args.case in ("redis_py", "script_pipe"):
         with open(args.redis_spec) as f:
             spec = json.load(f)
     result = asyncio.run(run(args, spec))

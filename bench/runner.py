@@ -126,9 +126,9 @@ class Bench:
             self.unavailable.setdefault("checkout", f"needs pricing: {self.unavailable['quote']}")
         balance_cases = [c.name for c in CASES if c.target in ("balance", "redis", "redis-benchmark")]
         if self._step("balance", lambda: seed.seed_balance(self.stack.addrs["balance"]), balance_cases):
-            self._step("preload", self._preload, ["debit_spread", "redis_py"])
+            self._step("preload", self._preload, ["debit_spread", "redis_py", "script_pipe"])
             self._step("memory", self._measure_memory, [])
-            self._step("round trips", self._capture, ["redis_py", "redis_benchmark"])
+            self._step("round trips", self._capture, ["redis_py", "script_pipe", "redis_benchmark"])
         if baselines.redis_benchmark_binary() is None:
             self.unavailable.setdefault("redis_benchmark", "redis-benchmark is not installed (redis-tools)")
 

@@ -29,12 +29,11 @@ class PipedScript:
         self.sha = hashlib.sha1(self.script).hexdigest().encode()
 
     async def __call__(self, keys: Sequence[Word] = (), args: Sequence[Word] = ()) -> object:
-        command = _pack((b"EVALSHA", self.sha, len(keys), *keys, *args))
         try:
-            return await self._pipe.execute(command)
+            return await self._pipe.execute(b"EVALSHA", self.sha, len(keys), *keys, *args)
         except NoScriptError:  # after SCRIPT FLUSH or a restart
-            await self._pipe.execute(_pack((b"SCRIPT", b"LOAD", self.script)))
-            return await self._pipe.execute(command)
+            await self._pipe.execute(b"SCRIPT", b"LOAD", self.script)
+            return await self._pipe.execute(b"EVALSHA", self.sha, len(keys), *keys, *args)
 
 
 class ScriptPipe:
@@ -61,8 +60,9 @@ class ScriptPipe:
     def register(self, text: str) -> PipedScript:
         return PipedScript(self, text)
 
-    async def execute(self, command: bytes) -> object:
-        """Sends one packed command and returns its reply; raises redis-py's errors."""
+    async def execute(self, *words: Word) -> object:
+        """Sends one command and returns its reply; raises redis-py's errors."""
+        command = _pack(words)
         failures = 0
         while True:
             connection = self._connection
