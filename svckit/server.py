@@ -56,9 +56,7 @@ class AppServer:
     async def stop(self, grace_s: float | None) -> None:
         """Health turns NOT_SERVING first so balancers drain; in-flight RPCs get `grace_s`."""
         await self.health.enter_graceful_shutdown()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
         await self.server.stop(grace_s)
         for hook in self.on_stop:
             await hook()
@@ -79,6 +77,17 @@ class AppServer:
         while True:
             await asyncio.sleep(self.probe_interval_s)
             await self._check_once()
+
+
+async def cancel_and_wait(tasks: Sequence[asyncio.Task]) -> None:
+    """Cancels the tasks again and again until all of them have ended."""
+    # On Python 3.11 asyncio.wait_for (and libraries built on it) can swallow a cancel that lands just
+    # as the awaited call completes, so a loop like the health probe would keep running after one.
+    pending = set(tasks)
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.5)
 
 
 def build_server(
