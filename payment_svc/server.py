@@ -25,7 +25,7 @@ from payment_svc.webhook_http import WebhookServer
 from payment_svc.webhooks import WebhookProcessor
 from svckit.clock import Clock, SystemClock
 from svckit.redis_client import connect
-from svckit.server import AppServer, ServiceBinding, build_server
+from svckit.server import AppServer, ServiceBinding, build_server, cancel_and_wait
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = payment_service_pb2.DESCRIPTOR.services_by_name["PaymentService"].full_name
@@ -147,7 +147,7 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
             parts._tasks.append(asyncio.create_task(consumer.run()))
 
     async def stop_workers() -> None:
-        await _cancel(parts._tasks)
+        await cancel_and_wait(parts._tasks)
         await webhook_server.stop()
         await pricing.close()
         await balance.close()
@@ -170,15 +170,6 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
     )
     parts = PaymentApp(app, port, webhook_server, reconciler, consumer)
     return parts
-
-
-async def _cancel(tasks: list[asyncio.Task]) -> None:
-    """Cancels again until each task ends: a client library may swallow one CancelledError mid-call."""
-    pending = set(tasks)
-    while pending:
-        for task in pending:
-            task.cancel()
-        _, pending = await asyncio.wait(pending, timeout=0.5)
 
 
 async def create_server(settings: Settings, *, clock: Clock | None = None) -> tuple[AppServer, int]:

@@ -24,7 +24,8 @@ class WebhookServer:
         self._app = web.Application(client_max_size=max_body_bytes)
         self._app[_PROCESSOR] = processor
         self._app.router.add_post(PATH, _receive)
-        self._host = "0.0.0.0" if host in ("[::]", "::") else host
+        # aiohttp binds every interface, IPv4 and IPv6, for host None.
+        self._host = None if host in ("[::]", "::", "0.0.0.0") else host
         self._port = port
         self._runner: web.AppRunner | None = None
         self.port = 0  # the bound port once started

@@ -162,7 +162,9 @@ class Stack:
         headers = {"Content-Type": "application/json"}
         headers["Stripe-Signature"] = signature if signature is not None else sign(body, secret, timestamp)
         async with self.http.post(self.parts.webhook_url, data=body, headers=headers) as response:
-            return response.status, await response.json(content_type=None)
+            if response.content_type != "application/json":
+                return response.status, {"text": await response.text()}
+            return response.status, await response.json()
 
     async def deliver(self, event: dict) -> dict:
         """Delivers an event as Stripe does and expects it accepted."""
@@ -191,6 +193,24 @@ class Stack:
         return await self.balance.Debit(request)
 
     # Flows
+
+    async def completed_top_up(self, blocks: int = 1) -> tuple[str, str, dict]:
+        """A new account's top-up the customer paid, whose events are not delivered yet.
+
+        Returns (account, order id, the checkout.session.completed event).
+        """
+        account = unique("acct")
+        session = await self.top_up_session(account, blocks)
+        return account, session.order.order_id, self.fake.complete_session(session.session_id)
+
+    async def redeliver_until_accepted(self, event: dict) -> dict:
+        """Delivers again and again, as Stripe retries, until payment_svc answers 2xx."""
+
+        async def accepted():
+            status, body = await self.post(payload_of(event))
+            return body if status == 200 else None
+
+        return await eventually(accepted)
 
     async def paid_top_up(self, account: str, blocks: int = 1) -> pb.Order:
         """A top-up paid through Checkout and fulfilled by its webhook; it leaves a saved card."""
