@@ -40,6 +40,16 @@ class TopUpPurchase:
     request_id: str
 
 
+def _checked_purchase(account_id: str, success_url: str, cancel_url: str, request_id: str) -> Violations:
+    """The checks every Checkout purchase shares; the caller adds its own and raises."""
+    v = Violations()
+    check_account_id(v, account_id)
+    check_url(v, success_url, "success_url")
+    check_url(v, cancel_url, "cancel_url")
+    check_request_id(v, request_id)
+    return v
+
+
 class Checkout:
     def __init__(
         self,
@@ -67,13 +77,9 @@ class Checkout:
 
     async def buy_product(self, p: ProductPurchase) -> Order:
         """Quote, reserve the code, create the order, then open its session (or fulfil it if free)."""
-        v = Violations()
-        check_account_id(v, p.account_id)
+        v = _checked_purchase(p.account_id, p.success_url, p.cancel_url, p.request_id)
         v.check(0 < len(p.product_id) <= 64, "product_id", "must be 1-64 characters")
         v.check(len(p.discount_code) <= 32, "discount_code", "must be at most 32 characters")
-        check_url(v, p.success_url, "success_url")
-        check_url(v, p.cancel_url, "cancel_url")
-        check_request_id(v, p.request_id)
         v.raise_if_any()
         self.require_stripe()
         order_id = order_id_for(p.account_id, p.request_id)
@@ -116,12 +122,8 @@ class Checkout:
         return await self.open_session(stored.order, p.success_url, p.cancel_url)
 
     async def buy_top_up(self, p: TopUpPurchase) -> Order:
-        v = Violations()
-        check_account_id(v, p.account_id)
+        v = _checked_purchase(p.account_id, p.success_url, p.cancel_url, p.request_id)
         check_blocks(v, p.blocks, self._settings.topup_max_blocks)
-        check_url(v, p.success_url, "success_url")
-        check_url(v, p.cancel_url, "cancel_url")
-        check_request_id(v, p.request_id)
         v.raise_if_any()
         self.require_stripe()
         order_id = order_id_for(p.account_id, p.request_id)

@@ -103,28 +103,14 @@ class BalanceClient(_Peer):
     async def credit_top_up(
         self, account_id: str, amount_minor: int, currency: str, order_id: str, request_id: str
     ) -> None:
-        request = bal.CreditRequest(
-            account_id=account_id,
-            amount_minor=amount_minor,
-            currency=currency,
-            reason=bal.TRANSACTION_REASON_TOP_UP,
-            reference=order_id,
-            request_id=request_id,
-        )
-        await self._call(self._stub.Credit, request)
+        fields = _entry(account_id, amount_minor, currency, order_id, request_id)
+        await self._call(self._stub.Credit, bal.CreditRequest(reason=bal.TRANSACTION_REASON_TOP_UP, **fields))
 
     async def debit_refund(
         self, account_id: str, amount_minor: int, currency: str, order_id: str, request_id: str
     ) -> None:
-        request = bal.DebitRequest(
-            account_id=account_id,
-            amount_minor=amount_minor,
-            currency=currency,
-            reason=bal.TRANSACTION_REASON_REFUND,
-            reference=order_id,
-            request_id=request_id,
-        )
-        await self._call(self._stub.Debit, request)
+        fields = _entry(account_id, amount_minor, currency, order_id, request_id)
+        await self._call(self._stub.Debit, bal.DebitRequest(reason=bal.TRANSACTION_REASON_REFUND, **fields))
 
     async def available_minor(self, account_id: str) -> int:
         response = await self._call(self._stub.GetBalance, bal.GetBalanceRequest(account_id=account_id))
@@ -135,3 +121,14 @@ class BalanceClient(_Peer):
             account_id=account_id, threshold_minor=threshold_minor, request_id=request_id
         )
         await self._call(self._stub.SetLowBalanceThreshold, request)
+
+
+def _entry(account_id: str, amount_minor: int, currency: str, order_id: str, request_id: str) -> dict:
+    """A ledger entry that names its order, idempotent per request_id derived from that order."""
+    return {
+        "account_id": account_id,
+        "amount_minor": amount_minor,
+        "currency": currency,
+        "reference": order_id,
+        "request_id": request_id,
+    }
