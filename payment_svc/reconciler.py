@@ -7,7 +7,7 @@ import logging
 
 from payment_svc.fulfilment import Fulfilment
 from payment_svc.order_store import OrderStore
-from payment_svc.orders import OPEN, Order
+from payment_svc.orders import OPEN, Order, Status
 from payment_svc.stripe_gateway import StripeGateway
 from svckit.clock import Clock
 from svckit.errors import ServiceError
@@ -57,6 +57,8 @@ class Reconciler:
 
     async def _reconcile(self, order_id: str, now_ms: int) -> str:
         stored = await self._orders.get(order_id)
+        if stored is not None and stored.order.status == Status.PAID:
+            return await self._fulfilment.paid(order_id)  # its fulfilment was cut short: finish it
         if stored is None or stored.order.status not in OPEN:
             await self._orders.unlist_pending(order_id)
             return "closed"

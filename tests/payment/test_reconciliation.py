@@ -7,7 +7,7 @@ import asyncio
 import grpc
 from payment.v1 import payment_service_pb2 as pb
 
-from tests.payment.support import refused, unique
+from tests.payment.support import eventually, refused, unique
 
 AFTER_MS = 601 * 1000  # just past RECONCILE_AFTER_S (600)
 
@@ -61,3 +61,22 @@ async def test_sweeper_expires_an_order_that_never_reached_stripe(stack):
     assert await stack.parts.reconciler.sweep_once() == {order.order_id: "open"}  # the client may retry
     stack.clock.advance(3600 * 1000)  # past the session's own expiry: nobody can pay it any more
     assert await stack.parts.reconciler.sweep_once() == {order.order_id: "expired"}
+
+
+async def test_sweeper_finishes_a_paid_order_whose_credit_failed(start_stack, single_redis):
+    stack = await start_stack(single_redis, balance_proxy=True)
+    account = unique("acct")
+    await stack.paid_top_up(account)
+    stack.balance_proxy.refuse()
+    await refused(stack.saved_card_top_up(account, 2), grpc.StatusCode.UNAVAILABLE, "DEPENDENCY_UNAVAILABLE")
+    listed = await stack.payment.ListOrders(pb.ListOrdersRequest(account_id=account))
+    (paid,) = [o for o in listed.orders if o.status == pb.ORDER_STATUS_PAID]
+    stack.balance_proxy.allow()
+    stack.clock.advance(AFTER_MS)
+
+    async def swept():
+        return (await stack.parts.reconciler.sweep_once()).get(paid.order_id) == "fulfilled"
+
+    await eventually(swept)  # the peer channel reconnects on its own schedule
+    assert await stack.balance_of(account) == 1000 + 2000
+    assert len(await stack.credits_of(account)) == 2
