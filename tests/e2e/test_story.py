@@ -218,7 +218,12 @@ async def test_a_restarted_service_loses_nothing_and_its_outage_reads_as_unavail
 
     e2e.stack.start_service("balance_svc")
     assert e2e.stack.wait_ready() is None
-    balance = await clients.balance_of(account)
+    # The client channel may still be in its reconnect backoff: wait for it rather than fail fast.
+    balance = (
+        await clients.balance.GetBalance(
+            bal.GetBalanceRequest(account_id=account), wait_for_ready=True, timeout=15
+        )
+    ).balance
     assert balance.balance_minor == 1234
     replay = await clients.balance.Credit(credit)
     assert replay.balance.balance_minor == 1234  # the acknowledged credit was kept, and counted once

@@ -32,7 +32,12 @@ async def _wait_serving(channel: grpc.aio.Channel, deadline_s: float = 15.0) -> 
 
 async def test_sigterm_lets_an_in_flight_rpc_finish(single_redis, redis_server):
     port = free_port()
-    env = {**os.environ, "REDIS_URL": single_redis["redis_url"], "BALANCE_PORT": str(port), "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "REDIS_URL": single_redis["redis_url"],
+        "BALANCE_PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+    }
     proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "balance_svc", env=env)
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:

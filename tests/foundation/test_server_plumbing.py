@@ -91,8 +91,18 @@ def _admin_call(channel: grpc.aio.Channel, metadata=None):
     "token, metadata, code, reason",
     [
         ("configured", None, grpc.StatusCode.UNAUTHENTICATED, "ADMIN_TOKEN_MISSING"),
-        ("configured", (("authorization", "Bearer wrong"),), grpc.StatusCode.PERMISSION_DENIED, "ADMIN_TOKEN_INVALID"),
-        ("configured", (("authorization", "Basic abc"),), grpc.StatusCode.UNAUTHENTICATED, "ADMIN_TOKEN_MISSING"),
+        (
+            "configured",
+            (("authorization", "Bearer wrong"),),
+            grpc.StatusCode.PERMISSION_DENIED,
+            "ADMIN_TOKEN_INVALID",
+        ),
+        (
+            "configured",
+            (("authorization", "Basic abc"),),
+            grpc.StatusCode.UNAUTHENTICATED,
+            "ADMIN_TOKEN_MISSING",
+        ),
         (None, ADMIN_METADATA, grpc.StatusCode.PERMISSION_DENIED, "ADMIN_DISABLED"),
     ],
 )
