@@ -9,11 +9,11 @@ in use; until the first load succeeds, quotes load it themselves (and fail UNAVA
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from pricing_svc.catalogue import Catalogue
 from pricing_svc.config_store import ConfigStore
+from svckit.server import cancel_and_wait
 
 log = logging.getLogger("pricing.config")
 
@@ -51,9 +51,7 @@ class ConfigCache:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait([self._task])
 
     async def _poll(self) -> None:
         while True:
