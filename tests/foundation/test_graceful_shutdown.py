@@ -9,9 +9,9 @@ import sys
 
 import grpc
 import redis.asyncio as aioredis
+from balance.v1 import balance_service_pb2, balance_service_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from balance.v1 import balance_service_pb2, balance_service_pb2_grpc
 from devtools.redis_procs import free_port
 
 

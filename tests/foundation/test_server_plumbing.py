@@ -6,20 +6,20 @@ import asyncio
 
 import grpc
 import pytest
+from balance.v1 import balance_service_pb2
 from google.protobuf import empty_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
+from payment.v1 import payment_service_pb2
+from pricing.v1 import pricing_service_pb2
 
-from balance.v1 import balance_service_pb2
 from balance_svc.config import Settings as BalanceSettings
 from balance_svc.server import create_server as create_balance
 from devtools.redis_procs import RedisProcess
-from payment.v1 import payment_service_pb2
 from payment_svc.config import Settings as PaymentSettings
 from payment_svc.server import create_server as create_payment
-from pricing.v1 import pricing_service_pb2
 from pricing_svc.config import Settings as PricingSettings
 from pricing_svc.server import ADMIN_METHODS as PRICING_ADMIN_METHODS
 from pricing_svc.server import create_server as create_pricing
