@@ -1,10 +1,8 @@
 """Runs payment_svc until SIGTERM: `python -m payment_svc`."""
 
-import asyncio
-
 from payment_svc.config import Settings
 from payment_svc.server import create_server
-from svckit.server import serve
+from svckit.server import run
 
 if __name__ == "__main__":
-    asyncio.run(serve(Settings(), create_server))
+    run(Settings(), create_server)
