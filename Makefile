@@ -26,6 +26,8 @@ PROTOS := $(shell find protos -name '*.proto')
 
 gen/.stamp: $(PROTOS) scripts/gen_protos.sh $(STAMP)
 	PYTHON=$(BIN)/python scripts/gen_protos.sh gen
+	# The editable install maps top-level packages when it runs, so it must see gen/'s.
+	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
 proto: gen/.stamp ## Generate Python code and .pyi stubs from protos/ into gen/
