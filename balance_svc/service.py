@@ -5,11 +5,11 @@ from __future__ import annotations
 import grpc
 from balance.v1 import balance_service_pb2 as pb
 from balance.v1 import balance_service_pb2_grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from balance_svc.ledger import Ledger
 from balance_svc.model import Balance, Hold, Reason, Transaction
 from svckit.auth import require_admin
+from svckit.timestamps import timestamp_from_ms
 
 
 class BalanceServicer(balance_service_pb2_grpc.BalanceServiceServicer):
@@ -126,7 +126,7 @@ def _transaction(t: Transaction | None) -> pb.Transaction:
         reference=t.reference,
         request_id=t.request_id,
         hold_id=t.hold_id,
-        create_time=_timestamp(t.create_time_ms),
+        create_time=timestamp_from_ms(t.create_time_ms),
     )
 
 
@@ -140,10 +140,6 @@ def _hold(h: Hold | None) -> pb.Hold:
         status=h.status,
         captured_minor=h.captured_minor,
         reference=h.reference,
-        create_time=_timestamp(h.create_time_ms),
-        expire_time=_timestamp(h.expire_time_ms),
+        create_time=timestamp_from_ms(h.create_time_ms),
+        expire_time=timestamp_from_ms(h.expire_time_ms),
     )
-
-
-def _timestamp(ms: int) -> Timestamp:
-    return Timestamp(seconds=ms // 1000, nanos=ms % 1000 * 1_000_000)

@@ -6,7 +6,6 @@ import base64
 import binascii
 from dataclasses import dataclass
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from payment.v1 import payment_service_pb2 as pb
 from payment.v1 import payment_service_pb2_grpc
 from pricing.v1 import pricing_service_pb2
@@ -21,6 +20,7 @@ from payment_svc.refunds import Refunds
 from payment_svc.saved_card import SavedCardTopUps
 from payment_svc.webhooks import WebhookProcessor
 from svckit.errors import Violations
+from svckit.timestamps import timestamp_from_ms
 from svckit.validation import check_account_id
 
 DEFAULT_PAGE_SIZE = 20
@@ -156,11 +156,13 @@ def order_pb(order: Order) -> pb.Order:
         refund_shortfall_minor=order.refund_shortfall_minor,
         failure_reason=order.failure_reason,
         history=[
-            pb.StatusChange(status=pb.OrderStatus.Value(f"ORDER_STATUS_{s.value}"), change_time=_ts(ms))
+            pb.StatusChange(
+                status=pb.OrderStatus.Value(f"ORDER_STATUS_{s.value}"), change_time=timestamp_from_ms(ms)
+            )
             for s, ms in order.history
         ],
-        create_time=_ts(order.create_ms),
-        update_time=_ts(order.update_ms),
+        create_time=timestamp_from_ms(order.create_ms),
+        update_time=timestamp_from_ms(order.update_ms),
     )
 
 
@@ -175,12 +177,8 @@ def auto_top_up_pb(a: AutoTopUp) -> pb.AutoTopUp:
         spent_in_period_minor=a.spent_in_period_minor,
         consecutive_failures=a.consecutive_failures,
         disabled_reason=a.disabled_reason,
-        update_time=_ts(a.update_ms) if a.update_ms else None,
+        update_time=timestamp_from_ms(a.update_ms),
     )
-
-
-def _ts(ms: int) -> Timestamp:
-    return Timestamp(seconds=ms // 1000, nanos=(ms % 1000) * 1_000_000)
 
 
 def _encode_token(order_id: str) -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from pricing.v1 import pricing_service_pb2 as pb
 
 from pricing_svc.catalogue import Catalogue, Product, Sale
 from pricing_svc.codes import FIXED, PERCENT, CodeState, DiscountCode, Reservation
 from pricing_svc.quotes import Quote
+from svckit.timestamps import timestamp_from_ms
 
 _KIND_TO_PB = {PERCENT: pb.DISCOUNT_KIND_PERCENT, FIXED: pb.DISCOUNT_KIND_FIXED}
 _KIND_FROM_PB = {v: k for k, v in _KIND_TO_PB.items()}
@@ -16,14 +16,6 @@ _KIND_FROM_PB = {v: k for k, v in _KIND_TO_PB.items()}
 def _ms(message, name: str) -> int:
     """An unset Timestamp is 0 ms, which every domain type reads as "no bound"."""
     return getattr(message, name).ToMilliseconds() if message.HasField(name) else 0
-
-
-def _timestamp(ms: int) -> Timestamp | None:
-    if not ms:
-        return None
-    ts = Timestamp()
-    ts.FromMilliseconds(ms)
-    return ts
 
 
 def product_from_pb(p: pb.Product) -> Product:
@@ -53,8 +45,8 @@ def product_to_pb(p: Product) -> pb.Product:
         sale = pb.Sale(
             sale_price_minor=p.sale.sale_price_minor,
             percent_off_list=p.sale.percent_off_list,
-            start_time=_timestamp(p.sale.start_ms),
-            end_time=_timestamp(p.sale.end_ms),
+            start_time=timestamp_from_ms(p.sale.start_ms),
+            end_time=timestamp_from_ms(p.sale.end_ms),
         )
     return pb.Product(
         product_id=p.product_id,
@@ -80,7 +72,7 @@ def catalogue_to_pb(catalogue: Catalogue) -> pb.PricingConfig:
     return pb.PricingConfig(
         version=catalogue.version,
         products=[product_to_pb(p) for p in catalogue.products],
-        update_time=_timestamp(catalogue.update_ms),
+        update_time=timestamp_from_ms(catalogue.update_ms),
         updated_by=catalogue.updated_by,
     )
 
@@ -112,8 +104,8 @@ def code_state_to_pb(state: CodeState) -> pb.DiscountCode:
         percent_off=d.percent_off,
         amount_off_minor=d.amount_off_minor,
         currency=d.currency,
-        start_time=_timestamp(d.start_ms),
-        end_time=_timestamp(d.end_ms),
+        start_time=timestamp_from_ms(d.start_ms),
+        end_time=timestamp_from_ms(d.end_ms),
         max_redemptions=d.max_redemptions,
         max_per_account=d.max_per_account,
         product_ids=d.product_ids,
@@ -122,7 +114,7 @@ def code_state_to_pb(state: CodeState) -> pb.DiscountCode:
         disabled=state.disabled,
         reserved_count=state.reserved_count,
         redeemed_count=state.redeemed_count,
-        create_time=_timestamp(d.create_ms),
+        create_time=timestamp_from_ms(d.create_ms),
     )
 
 
@@ -132,7 +124,7 @@ def reservation_to_pb(r: Reservation) -> pb.Reservation:
         order_id=r.order_id,
         account_id=r.account_id,
         status=pb.ReservationStatus.Value(f"RESERVATION_STATUS_{r.status}"),
-        expire_time=_timestamp(r.expire_ms),
+        expire_time=timestamp_from_ms(r.expire_ms),
     )
 
 
@@ -148,5 +140,5 @@ def quote_to_pb(q: Quote) -> pb.Quote:
         final_amount_minor=q.final_amount_minor,
         config_version=q.config_version,
         code_not_applied_reason=q.code_not_applied_reason,
-        quote_time=_timestamp(q.quote_ms),
+        quote_time=timestamp_from_ms(q.quote_ms),
     )
