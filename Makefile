@@ -60,7 +60,7 @@ bench-smoke: proto ## The bench harness at tiny sizes (~30 s) so it keeps workin
 COMPOSE ?= docker compose
 # compose-test: payment_svc talks to the fake Stripe, which signs webhooks with the secret the suite uses too.
 E2E_COMPOSE := ADMIN_TOKEN=e2e-admin-token STRIPE_SECRET_KEY=sk_test_e2e STRIPE_WEBHOOK_SECRET=whsec_e2e \
-	STRIPE_API_BASE=http://fake-stripe:12111 $(COMPOSE) --project-name paystack-e2e --profile test
+	STRIPE_API_BASE=http://fake-stripe:12111 $(COMPOSE) --project-name priceledger-e2e --profile test
 
 compose-up: ## Build the image and start Redis and the three services once healthy (reads .env)
 	$(COMPOSE) up --build --detach --wait
