@@ -6,12 +6,15 @@ import asyncio
 import logging
 import os
 import socket
+from collections.abc import Mapping
 
+from balance.v1.low_balance_event_pb2 import LowBalanceEvent
+from google.protobuf.json_format import ParseDict, ParseError
+from google.protobuf.message import DecodeError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from balance_svc.events import LowBalanceEvent
 from payment_svc.auto_top_up import AutoTopUps
 from svckit.errors import Unavailable
 from svckit.redis_client import RedisClient
@@ -68,8 +71,8 @@ class LowBalanceConsumer:
 
     async def _handle(self, entry_id, fields) -> None:
         try:
-            event = LowBalanceEvent.from_fields(fields)
-        except (KeyError, ValueError):
+            event = decode_event(fields)
+        except (DecodeError, ParseError, ValueError):
             log.error("malformed low-balance event %s dropped", entry_id)
         else:
             try:
@@ -87,3 +90,19 @@ class LowBalanceConsumer:
         except ResponseError as err:
             if "BUSYGROUP" not in str(err):
                 raise
+
+
+def decode_event(fields: Mapping[bytes, bytes]) -> LowBalanceEvent:
+    """One stream entry's balance.v1.LowBalanceEvent, from its `event` field (the serialized message).
+
+    Entries from before the message existed carry its fields one by one under the same names; they are
+    read too, so none that sat in the stream across the upgrade is dropped.
+    """
+    text = {k.decode(): v for k, v in fields.items()}
+    if "event" in text:
+        event = LowBalanceEvent.FromString(text["event"])
+    else:
+        event = ParseDict({k: v.decode() for k, v in text.items()}, LowBalanceEvent())
+    if not (event.account_id and event.transaction_id):
+        raise ValueError("a low-balance event names its account and transaction")
+    return event

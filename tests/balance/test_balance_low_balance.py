@@ -4,29 +4,37 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 from balance.v1 import balance_service_pb2 as pb
+from balance.v1.low_balance_event_pb2 import LowBalanceEvent
 
-from balance_svc.events import DEFAULT_LOW_BALANCE_STREAM, LowBalanceEvent
+from balance_svc.config import Settings as BalanceSettings
+from payment_svc.config import Settings as PaymentSettings
 from svckit.config import CommonSettings
 from svckit.redis_client import connect
 from tests.balance.support import unique
 
 GROUP = "payment_svc"
+STREAM = BalanceSettings().balance_low_balance_stream
+
+
+def test_both_services_name_the_same_stream_by_default():
+    assert STREAM == PaymentSettings().low_balance_stream == "balance:low_balance_events"
 
 
 async def _consumer(balances) -> aioredis.Redis:
     client = connect(CommonSettings(**balances.redis))
-    await client.xgroup_create(DEFAULT_LOW_BALANCE_STREAM, GROUP, id="0", mkstream=True)
+    await client.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
     return client
 
 
 async def _consume(client) -> list[LowBalanceEvent]:
-    """Reads and acknowledges what the group has not seen yet, as payment_svc would."""
-    reply = await client.xreadgroup(GROUP, "worker-1", {DEFAULT_LOW_BALANCE_STREAM: ">"}, count=100)
+    """Reads and acknowledges what the group has not seen yet; each entry is one serialized message."""
+    reply = await client.xreadgroup(GROUP, "worker-1", {STREAM: ">"}, count=100)
     events = []
     for _, entries in reply:
         for entry_id, fields in entries:
-            events.append(LowBalanceEvent.from_fields(fields))
-            await client.xack(DEFAULT_LOW_BALANCE_STREAM, GROUP, entry_id)
+            assert list(fields) == [b"event"]
+            events.append(LowBalanceEvent.FromString(fields[b"event"]))
+            await client.xack(STREAM, GROUP, entry_id)
     return events
 
 
@@ -49,7 +57,13 @@ async def test_low_balance_event_fires_once_per_crossing(balances):
         await balances.debit(account, 100)
         await balances.debit(account, 50)
         assert await _consume(client) == [
-            LowBalanceEvent(account, crossing.transaction.transaction_id, "USD", 400, 500)
+            LowBalanceEvent(
+                account_id=account,
+                transaction_id=crossing.transaction.transaction_id,
+                currency="USD",
+                available_minor=400,
+                threshold_minor=500,
+            )
         ]
         await balances.credit(account, 50)  # still below: stays quiet
         await balances.debit(account, 10)
@@ -92,5 +106,21 @@ async def test_setting_a_threshold_above_available_signals_on_the_next_debit(bal
         await _set_threshold(balances, account, 0)
         await balances.debit(account, 1)
         assert await _consume(client) == []
+    finally:
+        await client.aclose()
+
+
+async def test_a_crossing_after_a_hold_lapses_still_signals(balances):
+    client = await _consumer(balances)
+    try:
+        account = unique("acct")
+        await balances.credit(account, 1000)
+        await _set_threshold(balances, account, 500)
+        await balances.hold(account, 600, hold_id="lapses", timeout_ms=1_000)  # available 400
+        first = await balances.debit(account, 100)  # 300: the first crossing
+        assert [e.transaction_id for e in await _consume(client)] == [first.transaction.transaction_id]
+        balances.clock.advance(1_000)  # the hold lapses: available 900 with no write to re-arm
+        second = await balances.debit(account, 500)  # 900 -> 400: a new crossing
+        assert [e.transaction_id for e in await _consume(client)] == [second.transaction.transaction_id]
     finally:
         await client.aclose()
