@@ -1,14 +1,16 @@
-"""The low-balance stream: each crossing appended as one serialized balance.v1.LowBalanceEvent."""
+"""The low-balance stream: each crossing appended as one balance.v1.LowBalanceEvent in ProtoJSON."""
 
 from __future__ import annotations
 
 from balance.v1.low_balance_event_pb2 import LowBalanceEvent
+from google.protobuf.json_format import MessageToJson
 
 from balance_svc.model import LowBalanceCrossing
 from svckit.redis_client import RedisClient
 
-# The entry's one field. The bytes are the whole contract, so adding a field to the message later needs no
-# change here or in any consumer.
+# The entry's one field. It holds the message's ProtoJSON, not its binary form: payment_svc (like
+# redis-cli) reads with decode_responses, which cannot read arbitrary bytes, and JSON stays legible in
+# an incident. The message is the whole contract: a field added to it later needs no change here.
 EVENT_FIELD = "event"
 
 
@@ -20,4 +22,7 @@ async def publish(redis: RedisClient, stream: str, crossing: LowBalanceCrossing,
         available_minor=crossing.available_minor,
         threshold_minor=crossing.threshold_minor,
     )
-    await redis.xadd(stream, {EVENT_FIELD: event.SerializeToString()}, maxlen=maxlen, approximate=True)
+    text = MessageToJson(
+        event, preserving_proto_field_name=True, indent=None, always_print_fields_with_no_presence=True
+    )
+    await redis.xadd(stream, {EVENT_FIELD: text}, maxlen=maxlen, approximate=True)

@@ -9,8 +9,7 @@ import socket
 from collections.abc import Mapping
 
 from balance.v1.low_balance_event_pb2 import LowBalanceEvent
-from google.protobuf.json_format import ParseDict, ParseError
-from google.protobuf.message import DecodeError
+from google.protobuf.json_format import Parse, ParseDict, ParseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -72,7 +71,7 @@ class LowBalanceConsumer:
     async def _handle(self, entry_id, fields) -> None:
         try:
             event = decode_event(fields)
-        except (DecodeError, ParseError, ValueError):
+        except (ParseError, ValueError):
             log.error("malformed low-balance event %s dropped", entry_id)
         else:
             try:
@@ -92,17 +91,16 @@ class LowBalanceConsumer:
                 raise
 
 
-def decode_event(fields: Mapping[bytes, bytes]) -> LowBalanceEvent:
-    """One stream entry's balance.v1.LowBalanceEvent, from its `event` field (the serialized message).
+def decode_event(fields: Mapping[str, str]) -> LowBalanceEvent:
+    """One stream entry's balance.v1.LowBalanceEvent, from the ProtoJSON in its `event` field.
 
     Entries from before the message existed carry its fields one by one under the same names; they are
     read too, so none that sat in the stream across the upgrade is dropped.
     """
-    text = {k.decode(): v for k, v in fields.items()}
-    if "event" in text:
-        event = LowBalanceEvent.FromString(text["event"])
+    if "event" in fields:
+        event = Parse(fields["event"], LowBalanceEvent(), ignore_unknown_fields=True)
     else:
-        event = ParseDict({k: v.decode() for k, v in text.items()}, LowBalanceEvent())
+        event = ParseDict(dict(fields), LowBalanceEvent(), ignore_unknown_fields=True)
     if not (event.account_id and event.transaction_id):
         raise ValueError("a low-balance event names its account and transaction")
     return event

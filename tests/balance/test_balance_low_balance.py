@@ -5,6 +5,7 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 from balance.v1 import balance_service_pb2 as pb
 from balance.v1.low_balance_event_pb2 import LowBalanceEvent
+from google.protobuf.json_format import Parse
 
 from balance_svc.config import Settings as BalanceSettings
 from payment_svc.config import Settings as PaymentSettings
@@ -27,13 +28,13 @@ async def _consumer(balances) -> aioredis.Redis:
 
 
 async def _consume(client) -> list[LowBalanceEvent]:
-    """Reads and acknowledges what the group has not seen yet; each entry is one serialized message."""
+    """Reads and acknowledges what the group has not seen yet; each entry is one message's ProtoJSON."""
     reply = await client.xreadgroup(GROUP, "worker-1", {STREAM: ">"}, count=100)
     events = []
     for _, entries in reply:
         for entry_id, fields in entries:
             assert list(fields) == [b"event"]
-            events.append(LowBalanceEvent.FromString(fields[b"event"]))
+            events.append(Parse(fields[b"event"], LowBalanceEvent()))
             await client.xack(STREAM, GROUP, entry_id)
     return events
 
