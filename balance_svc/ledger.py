@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Set
+from dataclasses import asdict
 from typing import Any
 
 from balance_svc import audit
@@ -14,6 +15,7 @@ from balance_svc.model import (
     DEBIT_REASONS,
     Balance,
     Hold,
+    Move,
     Reason,
     Receipt,
     Transaction,
@@ -47,20 +49,18 @@ class Ledger:
     async def credit(
         self, account_id: str, amount_minor: int, currency: str, reason: int, reference: str, request_id: str
     ) -> Receipt:
-        _check_move(
-            account_id, request_id, amount_minor, currency, reason, CREDIT_REASONS, "credit", reference
-        )
-        params = _params(amount_minor=amount_minor, currency=currency, reason=reason, reference=reference)
-        stamp = self._stamp("credit", params)
-        return await self._signal(await self._store.credit(account_id, request_id, stamp, **params))
+        move = Move(amount_minor, currency, reason, reference)
+        _check_move(account_id, request_id, move, CREDIT_REASONS, "credit")
+        stamp = self._stamp("credit", asdict(move))
+        return await self._signal(await self._store.credit(account_id, request_id, stamp, move))
 
     async def debit(
         self, account_id: str, amount_minor: int, currency: str, reason: int, reference: str, request_id: str
     ) -> Receipt:
-        _check_move(account_id, request_id, amount_minor, currency, reason, DEBIT_REASONS, "debit", reference)
-        params = _params(amount_minor=amount_minor, currency=currency, reason=reason, reference=reference)
-        stamp = self._stamp("debit", params)
-        return await self._signal(await self._store.debit(account_id, request_id, stamp, **params))
+        move = Move(amount_minor, currency, reason, reference)
+        _check_move(account_id, request_id, move, DEBIT_REASONS, "debit")
+        stamp = self._stamp("debit", asdict(move))
+        return await self._signal(await self._store.debit(account_id, request_id, stamp, move))
 
     async def create_hold(
         self,
@@ -195,19 +195,10 @@ def _check_account(account_id: str) -> None:
     v.raise_if_any()
 
 
-def _check_move(
-    account_id: str,
-    request_id: str,
-    amount_minor: int,
-    currency: str,
-    reason: int,
-    allowed: Set[Reason],
-    direction: str,
-    reference: str,
-) -> None:
+def _check_move(account_id: str, request_id: str, move: Move, allowed: Set[Reason], direction: str) -> None:
     v = _checked(account_id, request_id)
-    _check_money(v, amount_minor, currency, reference)
-    _check_reason(v, reason, allowed, direction)
+    _check_money(v, move.amount_minor, move.currency, move.reference)
+    _check_reason(v, move.reason, allowed, direction)
     v.raise_if_any()
 
 

@@ -48,6 +48,16 @@ class HoldStatus(IntEnum):
 
 
 @dataclass(frozen=True)
+class Move:
+    """What a credit or a debit asks for; the request's fingerprint covers exactly these fields."""
+
+    amount_minor: int
+    currency: str  # '' means the account's own
+    reason: int  # the proto number as sent, so fingerprints match the ones stored before this class
+    reference: str
+
+
+@dataclass(frozen=True)
 class Balance:
     account_id: str
     currency: str

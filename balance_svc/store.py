@@ -16,6 +16,7 @@ from balance_svc.model import (
     Hold,
     HoldStatus,
     LowBalanceCrossing,
+    Move,
     Reason,
     Receipt,
     Transaction,
@@ -66,33 +67,12 @@ class BalanceStore:
         self._stream = settings.balance_low_balance_stream
         self._stream_maxlen = settings.balance_low_balance_stream_maxlen
 
-    async def credit(
-        self,
-        account_id: str,
-        request_id: str,
-        stamp: Stamp,
-        *,
-        amount_minor: int,
-        currency: str,
-        reason: int,
-        reference: str,
-    ) -> Receipt:
-        args = (amount_minor, currency, reason, reference, self._default_currency, MAX_BALANCE_MINOR)
+    async def credit(self, account_id: str, request_id: str, stamp: Stamp, move: Move) -> Receipt:
+        args = (*_move_args(move), self._default_currency, MAX_BALANCE_MINOR)
         return await self._mutate("credit", account_id, request_id, stamp, args)
 
-    async def debit(
-        self,
-        account_id: str,
-        request_id: str,
-        stamp: Stamp,
-        *,
-        amount_minor: int,
-        currency: str,
-        reason: int,
-        reference: str,
-    ) -> Receipt:
-        args = (amount_minor, currency, reason, reference)
-        return await self._mutate("debit", account_id, request_id, stamp, args)
+    async def debit(self, account_id: str, request_id: str, stamp: Stamp, move: Move) -> Receipt:
+        return await self._mutate("debit", account_id, request_id, stamp, _move_args(move))
 
     async def create_hold(
         self,
@@ -221,6 +201,10 @@ def _crossing(balance: Balance, transaction: Transaction | None) -> LowBalanceCr
         balance.available_minor,
         balance.threshold_minor,
     )
+
+
+def _move_args(move: Move) -> tuple[int, str, int, str]:
+    return move.amount_minor, move.currency, move.reason, move.reference
 
 
 def _key(account_id: str, *parts: str) -> str:

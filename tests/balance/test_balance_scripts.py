@@ -21,7 +21,7 @@ from balance_svc.errors import (
     HoldNotFound,
     InsufficientFunds,
 )
-from balance_svc.model import MAX_BALANCE_MINOR, HoldStatus, Reason, Receipt, TransactionType
+from balance_svc.model import MAX_BALANCE_MINOR, HoldStatus, Move, Reason, Receipt, TransactionType
 from balance_svc.store import BalanceStore, Stamp
 from svckit.errors import RequestIdReused, ServiceError
 from svckit.redis_client import connect
@@ -46,20 +46,10 @@ class Scripts:
     redis: dict[str, str]
 
     async def credit(self, amount: int, rid: str, currency: str = "", stamp: Stamp | None = None) -> Receipt:
-        return await self.store.credit(
-            "acct",
-            rid,
-            stamp or fresh(),
-            amount_minor=amount,
-            currency=currency,
-            reason=TOP_UP,
-            reference="r",
-        )
+        return await self.store.credit("acct", rid, stamp or fresh(), Move(amount, currency, TOP_UP, "r"))
 
     async def debit(self, amount: int, rid: str, currency: str = "", stamp: Stamp | None = None) -> Receipt:
-        return await self.store.debit(
-            "acct", rid, stamp or fresh(), amount_minor=amount, currency=currency, reason=USAGE, reference="r"
-        )
+        return await self.store.debit("acct", rid, stamp or fresh(), Move(amount, currency, USAGE, "r"))
 
     async def hold(self, amount: int, rid: str, timeout_ms: int = 1_000, now_ms: int = NOW) -> Receipt:
         return await self.store.create_hold(
@@ -279,7 +269,5 @@ async def test_a_malformed_argument_fails_before_any_write(scripts):
     await scripts.credit(100, "c0")
     before = scripts.keyspace()
     with pytest.raises(ResponseError, match="amount must be an integer"):
-        await scripts.store.debit(
-            "acct", "x", fresh(), amount_minor="lots", currency="", reason=USAGE, reference=""
-        )
+        await scripts.store.debit("acct", "x", fresh(), Move("lots", "", USAGE, ""))
     assert scripts.keyspace() == before
