@@ -55,7 +55,7 @@ class BalanceStore:
     And one key shared by all accounts, so one consumer group sees every crossing:
 
     - BALANCE_LOW_BALANCE_STREAM (`balance:low_balance_events`) stream, no hash tag, capped at about
-      BALANCE_LOW_BALANCE_STREAM_MAXLEN entries: one serialized LowBalanceEvent per crossing.
+      BALANCE_LOW_BALANCE_STREAM_MAXLEN entries: one LowBalanceEvent per crossing (see events.py).
     """
 
     def __init__(self, redis: RedisClient, settings: Settings, pipe: ScriptPipe | None = None) -> None:
@@ -113,9 +113,8 @@ class BalanceStore:
         self, account_id: str, request_id: str, stamp: Stamp, *, threshold_minor: int
     ) -> Receipt:
         keys = [_key(account_id), *_hold_index_keys(account_id), _key(account_id, "req", request_id)]
-        args = (stamp.now_ms, stamp.fingerprint, request_id, self._request_ttl_ms, threshold_minor)
-        reply = await self._scripts["set_low_balance_threshold"](keys=keys, args=args)
-        return self._receipt(account_id, reply)
+        verb = "set_low_balance_threshold"
+        return await self._run(verb, account_id, request_id, keys, stamp, (threshold_minor,))
 
     async def balance(self, account_id: str, now_ms: int) -> AccountRead:
         """The account's figures and the entries it counts and logs, from one read."""
@@ -161,7 +160,7 @@ class BalanceStore:
         args: Sequence[str | int],
         *hold_key: str,
     ) -> Receipt:
-        """One EVALSHA; the keys and the first four arguments are every money-moving script's."""
+        """A money-moving verb: its keys are every such script's, plus the hold's for a hold verb."""
         keys = [
             _key(account_id),
             _key(account_id, "log"),
@@ -169,6 +168,18 @@ class BalanceStore:
             _key(account_id, "req", request_id),
             *hold_key,
         ]
+        return await self._run(verb, account_id, request_id, keys, stamp, args)
+
+    async def _run(
+        self,
+        verb: str,
+        account_id: str,
+        request_id: str,
+        keys: list[str],
+        stamp: Stamp,
+        args: Sequence[str | int],
+    ) -> Receipt:
+        """One EVALSHA; the first four arguments are every mutation script's."""
         common = (stamp.now_ms, stamp.fingerprint, request_id, self._request_ttl_ms)
         return self._receipt(account_id, await self._scripts[verb](keys=keys, args=(*common, *args)))
 
