@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from balance_svc.config import Settings
 from balance_svc.errors import refusal
@@ -183,7 +184,7 @@ class BalanceStore:
         common = (stamp.now_ms, stamp.fingerprint, request_id, self._request_ttl_ms)
         return self._receipt(account_id, await self._scripts[verb](keys=keys, args=(*common, *args)))
 
-    def _receipt(self, account_id: str, reply: bytes | str) -> Receipt:
+    def _receipt(self, account_id: str, reply: Any) -> Receipt:
         """Decodes every mutation's reply; raises the named refusal the script returned instead."""
         record = json.loads(reply)
         if "refused" in record:
@@ -226,8 +227,8 @@ def _hold_index_keys(account_id: str) -> tuple[str, str]:
     return _key(account_id, "pending"), _key(account_id, "expiry")
 
 
-def _named(reply: Sequence) -> dict[str, object]:
-    """A script's flat name/value list as a dict."""
+def _named(reply: Any) -> dict[str, Any]:
+    """A script's flat name/value list as a dict (script replies are untyped)."""
     return {_text(name): value for name, value in zip(reply[::2], reply[1::2], strict=True)}
 
 
@@ -266,7 +267,7 @@ def _hold(account_id: str, f: Mapping[str, str]) -> Hold:
     )
 
 
-def _texts(fields: Mapping[bytes, bytes]) -> dict[str, str]:
+def _texts(fields: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
     return {_text(k): _text(v) for k, v in fields.items()}
 
 
