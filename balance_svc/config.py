@@ -1,9 +1,9 @@
 """balance_svc settings."""
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from balance_svc.events import DEFAULT_LOW_BALANCE_STREAM
 from svckit.config import CommonSettings
+from svckit.currencies import is_money_currency
 
 _DAY_S = 86_400
 
@@ -23,11 +23,23 @@ class Settings(CommonSettings):
         description="How long a hold stays readable after it resolves or expires; later reads say NOT_FOUND.",
     )
     balance_default_currency: str = Field(
-        "USD", pattern=r"^[A-Z]{3}$", description="Currency of an account whose first credit names none."
+        "USD", description="Currency (ISO 4217) of an account whose first credit names none."
     )
     balance_low_balance_stream: str = Field(
-        DEFAULT_LOW_BALANCE_STREAM, description="Redis Stream that low-balance events are appended to."
+        "balance:low_balance_events",
+        min_length=1,
+        description=(
+            "Redis Stream that balance.v1.LowBalanceEvent messages are appended to. payment_svc's "
+            "LOW_BALANCE_STREAM must name the same stream on the same Redis: the services' one coupling."
+        ),
     )
     balance_low_balance_stream_maxlen: int = Field(
         100_000, ge=1_000, description="Approximate cap on that stream's length (XADD MAXLEN ~)."
     )
+
+    @field_validator("balance_default_currency")
+    @classmethod
+    def _iso_currency(cls, code: str) -> str:
+        if not is_money_currency(code):
+            raise ValueError("must be an ISO 4217 currency code with a minor unit, like USD")
+        return code

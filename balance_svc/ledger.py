@@ -2,32 +2,43 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
+from collections.abc import Set
+from dataclasses import asdict
+from typing import Any
 
 from balance_svc import audit
 from balance_svc.errors import HoldNotFound
-from balance_svc.events import LowBalanceEvent
-from balance_svc.model import Balance, Hold, Reason, Receipt, Transaction, Verification
-from balance_svc.store import BalanceStore
+from balance_svc.model import (
+    CAPTURE_REASONS,
+    CREDIT_REASONS,
+    DEBIT_REASONS,
+    Balance,
+    Hold,
+    Move,
+    Reason,
+    Receipt,
+    Transaction,
+    Verification,
+)
+from balance_svc.store import BalanceStore, Stamp
 from svckit.clock import Clock
 from svckit.errors import Violations
+from svckit.paging import Paging
 from svckit.validation import (
     MAX_AMOUNT_MINOR,
     check_account_id,
     check_amount,
     check_currency,
     check_request_id,
+    check_text,
 )
 
 MIN_HOLD_TIMEOUT_MS = 1_000
 MAX_HOLD_TIMEOUT_MS = 7 * 86_400_000
 MAX_REFERENCE_CHARS = 256
-DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 500
+TRANSACTION_PAGES = Paging("tx", default_size=50, max_size=500)
 _VERIFY_CHUNK = 1_000
-_PAGE_TOKEN_PREFIX = "tx:"
-_MOVING_REASONS = frozenset(int(r) for r in Reason if r is not Reason.UNSPECIFIED)
 
 
 class Ledger:
@@ -38,12 +49,18 @@ class Ledger:
     async def credit(
         self, account_id: str, amount_minor: int, currency: str, reason: int, reference: str, request_id: str
     ) -> Receipt:
-        return await self._move("credit", account_id, amount_minor, currency, reason, reference, request_id)
+        move = Move(amount_minor, currency, reason, reference)
+        _check_move(account_id, request_id, move, CREDIT_REASONS, "credit")
+        stamp = self._stamp("credit", asdict(move))
+        return await self._signal(await self._store.credit(account_id, request_id, stamp, move))
 
     async def debit(
         self, account_id: str, amount_minor: int, currency: str, reason: int, reference: str, request_id: str
     ) -> Receipt:
-        return await self._move("debit", account_id, amount_minor, currency, reason, reference, request_id)
+        move = Move(amount_minor, currency, reason, reference)
+        _check_move(account_id, request_id, move, DEBIT_REASONS, "debit")
+        stamp = self._stamp("debit", asdict(move))
+        return await self._signal(await self._store.debit(account_id, request_id, stamp, move))
 
     async def create_hold(
         self,
@@ -62,16 +79,11 @@ class Ledger:
             f"must be between {MIN_HOLD_TIMEOUT_MS} (1 s) and {MAX_HOLD_TIMEOUT_MS} (7 days)",
         )
         v.raise_if_any()
-        return await self._run(
-            "create_hold",
-            account_id,
-            request_id,
-            hold_id=request_id,
-            amount_minor=amount_minor,
-            currency=currency,
-            timeout_ms=timeout_ms,
-            reference=reference,
+        params = _params(
+            amount_minor=amount_minor, currency=currency, timeout_ms=timeout_ms, reference=reference
         )
+        stamp = self._stamp("create_hold", {"hold_id": request_id, **params})  # the request id names the hold
+        return await self._store.create_hold(account_id, request_id, stamp, **params)
 
     async def capture_hold(
         self, account_id: str, hold_id: str, amount_minor: int, reason: int, request_id: str
@@ -79,17 +91,18 @@ class Ledger:
         v = _checked(account_id, request_id)
         check_request_id(v, hold_id, "hold_id")
         check_amount(v, amount_minor)
-        _check_reason(v, reason)
+        _check_reason(v, reason, CAPTURE_REASONS, "capture")
         v.raise_if_any()
-        return await self._run(
-            "capture_hold", account_id, request_id, hold_id=hold_id, amount_minor=amount_minor, reason=reason
-        )
+        params = _params(hold_id=hold_id, amount_minor=amount_minor, reason=reason)
+        stamp = self._stamp("capture_hold", params)
+        return await self._signal(await self._store.capture_hold(account_id, request_id, stamp, **params))
 
     async def release_hold(self, account_id: str, hold_id: str, request_id: str) -> Receipt:
         v = _checked(account_id, request_id)
         check_request_id(v, hold_id, "hold_id")
         v.raise_if_any()
-        return await self._run("release_hold", account_id, request_id, hold_id=hold_id)
+        stamp = self._stamp("release_hold", _params(hold_id=hold_id))
+        return await self._store.release_hold(account_id, request_id, stamp, hold_id=hold_id)
 
     async def set_low_balance_threshold(
         self, account_id: str, threshold_minor: int, request_id: str
@@ -101,12 +114,14 @@ class Ledger:
             f"must be between 0 (off) and {MAX_AMOUNT_MINOR}",
         )
         v.raise_if_any()
-        return await self._run("set_threshold", account_id, request_id, amount_minor=threshold_minor)
+        stamp = self._stamp("set_threshold", _params(amount_minor=threshold_minor))
+        return await self._store.set_low_balance_threshold(
+            account_id, request_id, stamp, threshold_minor=threshold_minor
+        )
 
     async def balance(self, account_id: str) -> Balance:
         _check_account(account_id)
-        figures, _, _ = await self._store.balance(account_id, self._clock.now_ms())
-        return figures
+        return (await self._store.balance(account_id, self._clock.now_ms())).balance
 
     async def hold(self, account_id: str, hold_id: str) -> Hold:
         v = Violations()
@@ -124,80 +139,47 @@ class Ledger:
         """A page of the log, newest first, and the token of the next page ('' after the last)."""
         v = Violations()
         check_account_id(v, account_id)
-        v.check(
-            0 <= page_size <= MAX_PAGE_SIZE, "page_size", f"must be between 0 (default) and {MAX_PAGE_SIZE}"
-        )
-        newest_seq = _newest_seq(page_token, v)
+        size = TRANSACTION_PAGES.page_size(v, page_size)
+        position = TRANSACTION_PAGES.decode_token(v, page_token)
+        newest_seq = int(position) if position.isdigit() else 0
+        v.check(not position or newest_seq > 0, "page_token", "is not a token from a previous response")
         v.raise_if_any()
-        size = page_size or DEFAULT_PAGE_SIZE
-        entries = await self._store.newest_entries(account_id, newest_seq, size + 1)
+        entries = await self._store.newest_entries(account_id, newest_seq or None, size + 1)
         if len(entries) > size:
-            return entries[:size], _page_token(entries[size].seq)
+            return entries[:size], TRANSACTION_PAGES.encode_token(str(entries[size].seq))
         return entries, ""
 
     async def verify(self, account_id: str) -> Verification:
         _check_account(account_id)
         now_ms = self._clock.now_ms()
-        stored, counted, logged = await self._store.balance(account_id, now_ms)
-        log = self._store.entries(account_id, stored.currency, logged, _VERIFY_CHUNK)
-        return await audit.verify(stored, counted, log, now_ms)
+        read = await self._store.balance(account_id, now_ms)
+        log = self._store.entries(account_id, read.balance.currency, read.logged, _VERIFY_CHUNK)
+        return await audit.verify(read.balance, read.counted, log, now_ms)
 
-    async def _move(
-        self,
-        op: str,
-        account_id: str,
-        amount_minor: int,
-        currency: str,
-        reason: int,
-        reference: str,
-        request_id: str,
-    ) -> Receipt:
-        v = _checked(account_id, request_id)
-        _check_money(v, amount_minor, currency, reference)
-        _check_reason(v, reason)
-        v.raise_if_any()
-        return await self._run(
-            op,
-            account_id,
-            request_id,
-            amount_minor=amount_minor,
-            currency=currency,
-            reason=reason,
-            reference=reference,
-        )
+    def _stamp(self, verb: str, params: dict[str, Any]) -> Stamp:
+        return Stamp(self._clock.now_ms(), _fingerprint(verb, params))
 
-    async def _run(self, op: str, account_id: str, request_id: str, **params) -> Receipt:
-        receipt = await self._store.mutate(
-            op,
-            account_id,
-            now_ms=self._clock.now_ms(),
-            fingerprint=_fingerprint(op, params),
-            request_id=request_id,
-            **params,
-        )
-        if receipt.crossed_low_balance:
+    async def _signal(self, receipt: Receipt) -> Receipt:
+        if receipt.low_balance is not None:
             # A replay publishes again with the same transaction id, which consumers dedupe on. So if
             # this process dies before the XADD (or the XADD fails), the caller, who got no success,
             # retries and the event goes out then; only a caller that never retries loses it.
-            await self._store.publish(_low_balance_event(receipt))
+            await self._store.publish(receipt.low_balance)
         return receipt
 
 
-def _fingerprint(op: str, params: dict) -> str:
-    """What a repeat must match; 32 hex characters whatever the request's size."""
-    return hashlib.blake2b(repr((op, sorted(params.items()))).encode(), digest_size=16).hexdigest()
+def _params(**params: Any) -> dict[str, Any]:
+    """A verb's parameters: what its fingerprint covers, and the store's keyword arguments."""
+    return params
 
 
-def _low_balance_event(receipt: Receipt) -> LowBalanceEvent:
-    balance, transaction = receipt.balance, receipt.transaction
-    assert transaction is not None  # only debits and captures cross, and both write an entry
-    return LowBalanceEvent(
-        account_id=balance.account_id,
-        transaction_id=transaction.transaction_id,
-        currency=balance.currency,
-        available_minor=balance.available_minor,
-        threshold_minor=balance.threshold_minor,
-    )
+def _fingerprint(verb: str, params: dict[str, Any]) -> str:
+    """What a repeat must match; 32 hex characters whatever the request's size.
+
+    Unchanged since the single mutate script (verb names and parameters included), so request records
+    written before remain replayable.
+    """
+    return hashlib.blake2b(repr((verb, sorted(params.items()))).encode(), digest_size=16).hexdigest()
 
 
 def _checked(account_id: str, request_id: str) -> Violations:
@@ -213,32 +195,21 @@ def _check_account(account_id: str) -> None:
     v.raise_if_any()
 
 
+def _check_move(account_id: str, request_id: str, move: Move, allowed: Set[Reason], direction: str) -> None:
+    v = _checked(account_id, request_id)
+    _check_money(v, move.amount_minor, move.currency, move.reference)
+    _check_reason(v, move.reason, allowed, direction)
+    v.raise_if_any()
+
+
 def _check_money(v: Violations, amount_minor: int, currency: str, reference: str) -> None:
     check_amount(v, amount_minor)
     if currency:  # empty means the account's own currency
         check_currency(v, currency)
-    v.check(
-        len(reference) <= MAX_REFERENCE_CHARS,
-        "reference",
-        f"must be at most {MAX_REFERENCE_CHARS} characters",
-    )
+    check_text(v, reference, "reference", max_chars=MAX_REFERENCE_CHARS)
 
 
-def _check_reason(v: Violations, reason: int) -> None:
-    v.check(reason in _MOVING_REASONS, "reason", "must be a TransactionReason other than UNSPECIFIED")
-
-
-def _page_token(newest_seq: int) -> str:
-    return base64.urlsafe_b64encode(f"{_PAGE_TOKEN_PREFIX}{newest_seq}".encode()).decode().rstrip("=")
-
-
-def _newest_seq(page_token: str, v: Violations) -> int | None:
-    if not page_token:
-        return None
-    try:
-        text = base64.urlsafe_b64decode(page_token + "=" * (-len(page_token) % 4)).decode()
-        seq = int(text.removeprefix(_PAGE_TOKEN_PREFIX)) if text.startswith(_PAGE_TOKEN_PREFIX) else 0
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        seq = 0
-    v.check(seq > 0, "page_token", "is not a token from a previous ListTransactions response")
-    return seq or None
+def _check_reason(v: Violations, reason: int, allowed: Set[Reason], direction: str) -> None:
+    """A reason that contradicts its direction (a credit for a PURCHASE) is as bad as no reason."""
+    names = ", ".join(r.name for r in sorted(allowed))
+    v.check(reason in allowed, "reason", f"a {direction} takes one of {names}")

@@ -32,6 +32,12 @@ class Reason(IntEnum):
     PROMOTIONAL = 6
 
 
+# Which reasons each direction takes (issue 13): a reason that contradicts its direction is refused.
+CREDIT_REASONS = frozenset({Reason.TOP_UP, Reason.REFUND, Reason.ADJUSTMENT, Reason.PROMOTIONAL})
+DEBIT_REASONS = frozenset({Reason.PURCHASE, Reason.USAGE, Reason.REFUND, Reason.ADJUSTMENT})
+CAPTURE_REASONS = frozenset({Reason.PURCHASE, Reason.USAGE})
+
+
 class HoldStatus(IntEnum):
     """The numbers are balance.v1.HoldStatus's; EXPIRED is never stored, only read."""
 
@@ -39,6 +45,16 @@ class HoldStatus(IntEnum):
     CAPTURED = 2
     RELEASED = 3
     EXPIRED = 4
+
+
+@dataclass(frozen=True)
+class Move:
+    """What a credit or a debit asks for; the request's fingerprint covers exactly these fields."""
+
+    amount_minor: int
+    currency: str  # '' means the account's own
+    reason: int  # the proto number as sent, so fingerprints match the ones stored before this class
+    reference: str
 
 
 @dataclass(frozen=True)
@@ -94,13 +110,33 @@ class Hold:
 
 
 @dataclass(frozen=True)
+class LowBalanceCrossing:
+    """A debit or capture took available below the threshold; (account_id, transaction_id) names it."""
+
+    account_id: str
+    transaction_id: str
+    currency: str
+    available_minor: int
+    threshold_minor: int
+
+
+@dataclass(frozen=True)
 class Receipt:
     """What one mutation returns, and what its replays return again."""
 
     balance: Balance
-    transaction: Transaction | None
-    hold: Hold | None
-    crossed_low_balance: bool
+    transaction: Transaction | None  # None only for a threshold change, which writes no entry
+    hold: Hold | None  # the hold a hold verb touched
+    low_balance: LowBalanceCrossing | None  # the crossing this request made, if it made one
+
+
+@dataclass(frozen=True)
+class AccountRead:
+    """An account's figures with the entries it counts and the entries its log holds, from one read."""
+
+    balance: Balance
+    counted: int
+    logged: int
 
 
 @dataclass(frozen=True)

@@ -113,8 +113,10 @@ def _balance(b: Balance) -> pb.Balance:
     )
 
 
-def _transaction(t: Transaction | None) -> pb.Transaction:
-    assert t is not None  # every money-moving mutation writes an entry
+def _transaction(t: Transaction | None) -> pb.Transaction | None:
+    """None (the field unset) only for what writes no entry; every RPC that returns one writes one."""
+    if t is None:
+        return None
     return pb.Transaction(
         transaction_id=t.transaction_id,
         account_id=t.account_id,
@@ -130,8 +132,10 @@ def _transaction(t: Transaction | None) -> pb.Transaction:
     )
 
 
-def _hold(h: Hold | None) -> pb.Hold:
-    assert h is not None  # every hold mutation returns its hold
+def _hold(h: Hold | None) -> pb.Hold | None:
+    """None (the field unset) only for what touches no hold; every RPC that returns one touches one."""
+    if h is None:
+        return None
     return pb.Hold(
         hold_id=h.hold_id,
         account_id=h.account_id,

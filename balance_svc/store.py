@@ -1,18 +1,23 @@
-"""The ledger's Redis side: key names, the Lua scripts, and parsing what they return."""
+"""The ledger's Redis side: the keys it owns, one Lua script per verb, and decoding what they return."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from balance_svc.config import Settings
 from balance_svc.errors import refusal
-from balance_svc.events import LowBalanceEvent, publish
+from balance_svc.events import publish
 from balance_svc.model import (
     MAX_BALANCE_MINOR,
+    AccountRead,
     Balance,
     Hold,
     HoldStatus,
+    LowBalanceCrossing,
+    Move,
     Reason,
     Receipt,
     Transaction,
@@ -25,66 +30,100 @@ _PREFIX = "bal"
 _ENTRY_SEPARATOR = "\x1f"
 
 
-class BalanceStore:
-    """Every key of one account shares the hash tag `{account_id}`, so each script runs on one Cluster slot.
+@dataclass(frozen=True)
+class Stamp:
+    """What every mutation carries besides its parameters: the time and what a repeat must match."""
 
-    `bal:{A}` account hash, `bal:{A}:log` list of entries (entry n at index n - 1), `bal:{A}:pending` and
-    `bal:{A}:expiry` the pending holds' amounts and expiries, `bal:{A}:hold:<hold_id>` one hold,
-    `bal:{A}:req:<request_id>` one request's fingerprint and response.
+    now_ms: int
+    fingerprint: str
+
+
+class BalanceStore:
+    """Every Redis key of the ledger. Each account's keys share the hash tag `{A}` (A the account id), so
+    every script runs on one Cluster slot:
+
+    - `bal:{A}` hash, no TTL: balance, held, currency, threshold, low_sent (the signal went out and has not
+      re-armed), seq (entries written).
+    - `bal:{A}:log` list, no TTL: the entries, entry n at index n - 1, never removed (format: `_entry`).
+    - `bal:{A}:pending` hash, no TTL: pending hold id -> amount.
+    - `bal:{A}:expiry` sorted set, no TTL: pending hold ids by expiry ms; a lapsed one leaves both
+      indexes on the account's next mutation, and is not counted from the moment it lapses.
+    - `bal:{A}:hold:<hold_id>` hash: one hold. TTL timeout + BALANCE_HOLD_RETENTION_S, cut to the
+      retention when the hold resolves.
+    - `bal:{A}:req:<request_id>` string, TTL BALANCE_REQUEST_ID_TTL_S: the request's fingerprint followed
+      by its response record (JSON), which replays return byte for byte.
+
+    And one key shared by all accounts, so one consumer group sees every crossing:
+
+    - BALANCE_LOW_BALANCE_STREAM (`balance:low_balance_events`) stream, no hash tag, capped at about
+      BALANCE_LOW_BALANCE_STREAM_MAXLEN entries: one LowBalanceEvent per crossing (see events.py).
     """
 
     def __init__(self, redis: RedisClient, settings: Settings, pipe: ScriptPipe | None = None) -> None:
         self._redis = redis
-        scripts = register_scripts(redis, "balance_svc", pipe)
-        self._mutate, self._read_balance, self._list = (
-            scripts["mutate"],
-            scripts["read_balance"],
-            scripts["list_transactions"],
-        )
-        self._limits = (
-            settings.balance_default_currency,
-            MAX_BALANCE_MINOR,
-            settings.balance_request_id_ttl_s * 1000,
-            settings.balance_hold_retention_s * 1000,
-        )
+        self._scripts = register_scripts(redis, "balance_svc", pipe)
         self._default_currency = settings.balance_default_currency
+        self._request_ttl_ms = settings.balance_request_id_ttl_s * 1000
+        self._hold_retention_ms = settings.balance_hold_retention_s * 1000
         self._stream = settings.balance_low_balance_stream
         self._stream_maxlen = settings.balance_low_balance_stream_maxlen
 
-    async def mutate(
-        self,
-        op: str,
-        account_id: str,
-        *,
-        now_ms: int,
-        fingerprint: str,
-        request_id: str,
-        hold_id: str = "",
-        amount_minor: int = 0,
-        currency: str = "",
-        reason: int = 0,
-        reference: str = "",
-        timeout_ms: int = 0,
-    ) -> Receipt:
-        """Runs one mutation script: one round trip; raises the named refusal the script returned."""
-        keys = [*_account_keys(account_id), _key(account_id, "req", request_id)]
-        if hold_id:
-            keys.append(_key(account_id, "hold", hold_id))
-        args = (op, now_ms, fingerprint, request_id, hold_id, amount_minor, currency, reason, reference)
-        reply = await self._mutate(keys=keys, args=(*args, timeout_ms, *self._limits))
-        if isinstance(reply, list):
-            words = [_text(w) for w in reply]
-            raise refusal(words[0], dict(zip(words[1::2], words[2::2], strict=True)))
-        return _receipt(account_id, json.loads(reply))
+    async def credit(self, account_id: str, request_id: str, stamp: Stamp, move: Move) -> Receipt:
+        args = (*_move_args(move), self._default_currency, MAX_BALANCE_MINOR)
+        return await self._mutate("credit", account_id, request_id, stamp, args)
 
-    async def balance(self, account_id: str, now_ms: int) -> tuple[Balance, int, int]:
-        """The account's figures, the entries it counts and the entries in its log, from one read."""
-        account, log, pending, expiry = _account_keys(account_id)
-        balance, held, currency, threshold, counted, logged = await self._read_balance(
-            keys=[account, pending, expiry, log], args=[now_ms]
-        )
-        figures = Balance(account_id, _text(currency) or self._default_currency, balance, held, threshold)
-        return figures, counted, logged
+    async def debit(self, account_id: str, request_id: str, stamp: Stamp, move: Move) -> Receipt:
+        return await self._mutate("debit", account_id, request_id, stamp, _move_args(move))
+
+    async def create_hold(
+        self,
+        account_id: str,
+        request_id: str,
+        stamp: Stamp,
+        *,
+        amount_minor: int,
+        currency: str,
+        reference: str,
+        timeout_ms: int,
+    ) -> Receipt:
+        """The request id names the hold."""
+        args = (amount_minor, currency, reference, timeout_ms, self._hold_retention_ms)
+        hold = _key(account_id, "hold", request_id)
+        return await self._mutate("create_hold", account_id, request_id, stamp, args, hold)
+
+    async def capture_hold(
+        self,
+        account_id: str,
+        request_id: str,
+        stamp: Stamp,
+        *,
+        hold_id: str,
+        amount_minor: int,
+        reason: int,
+    ) -> Receipt:
+        args = (hold_id, amount_minor, reason, self._hold_retention_ms)
+        hold = _key(account_id, "hold", hold_id)
+        return await self._mutate("capture_hold", account_id, request_id, stamp, args, hold)
+
+    async def release_hold(self, account_id: str, request_id: str, stamp: Stamp, *, hold_id: str) -> Receipt:
+        args = (hold_id, self._hold_retention_ms)
+        hold = _key(account_id, "hold", hold_id)
+        return await self._mutate("release_hold", account_id, request_id, stamp, args, hold)
+
+    async def set_low_balance_threshold(
+        self, account_id: str, request_id: str, stamp: Stamp, *, threshold_minor: int
+    ) -> Receipt:
+        keys = [_key(account_id), *_hold_index_keys(account_id), _key(account_id, "req", request_id)]
+        verb = "set_low_balance_threshold"
+        return await self._run(verb, account_id, request_id, keys, stamp, (threshold_minor,))
+
+    async def balance(self, account_id: str, now_ms: int) -> AccountRead:
+        """The account's figures and the entries it counts and logs, from one read."""
+        keys = [_key(account_id), *_hold_index_keys(account_id), _key(account_id, "log")]
+        f = _named(await self._scripts["read_balance"](keys=keys, args=[now_ms]))
+        currency = _text(f["currency"]) or self._default_currency
+        figures = Balance(account_id, currency, int(f["balance"]), int(f["held"]), int(f["threshold"]))
+        return AccountRead(figures, int(f["counted"]), int(f["logged"]))
 
     async def hold(self, account_id: str, hold_id: str) -> Hold | None:
         fields = await self._redis.hgetall(_key(account_id, "hold", hold_id))
@@ -92,10 +131,12 @@ class BalanceStore:
 
     async def newest_entries(self, account_id: str, newest_seq: int | None, count: int) -> list[Transaction]:
         """Up to `count` log entries, newest first, starting at `newest_seq` (None: the newest)."""
-        account, log, _, _ = _account_keys(account_id)
-        currency, newest, entries = await self._list(keys=[account, log], args=[newest_seq or 0, count])
-        currency = _text(currency) or self._default_currency
-        return [_entry(account_id, currency, newest - i, line) for i, line in enumerate(reversed(entries))]
+        keys = [_key(account_id), _key(account_id, "log")]
+        f = _named(await self._scripts["list_transactions"](keys=keys, args=[newest_seq or 0, count]))
+        currency, newest = _text(f["currency"]) or self._default_currency, int(f["newest"])
+        return [
+            _entry(account_id, currency, newest - i, line) for i, line in enumerate(reversed(f["entries"]))
+        ]
 
     async def entries(
         self, account_id: str, currency: str, last_seq: int, chunk: int
@@ -108,38 +149,91 @@ class BalanceStore:
             for seq, line in enumerate(lines, first):
                 yield _entry(account_id, currency, seq, line)
 
-    async def publish(self, event: LowBalanceEvent) -> None:
-        await publish(self._redis, self._stream, event, self._stream_maxlen)
+    async def publish(self, crossing: LowBalanceCrossing) -> None:
+        await publish(self._redis, self._stream, crossing, self._stream_maxlen)
+
+    async def _mutate(
+        self,
+        verb: str,
+        account_id: str,
+        request_id: str,
+        stamp: Stamp,
+        args: Sequence[str | int],
+        *hold_key: str,
+    ) -> Receipt:
+        """A money-moving verb: its keys are every such script's, plus the hold's for a hold verb."""
+        keys = [
+            _key(account_id),
+            _key(account_id, "log"),
+            *_hold_index_keys(account_id),
+            _key(account_id, "req", request_id),
+            *hold_key,
+        ]
+        return await self._run(verb, account_id, request_id, keys, stamp, args)
+
+    async def _run(
+        self,
+        verb: str,
+        account_id: str,
+        request_id: str,
+        keys: list[str],
+        stamp: Stamp,
+        args: Sequence[str | int],
+    ) -> Receipt:
+        """One EVALSHA; the first four arguments are every mutation script's."""
+        common = (stamp.now_ms, stamp.fingerprint, request_id, self._request_ttl_ms)
+        return self._receipt(account_id, await self._scripts[verb](keys=keys, args=(*common, *args)))
+
+    def _receipt(self, account_id: str, reply: Any) -> Receipt:
+        """Decodes every mutation's reply; raises the named refusal the script returned instead."""
+        record = json.loads(reply)
+        if "refused" in record:
+            raise refusal(record["refused"], record["metadata"] or {})
+        b = record["b"]
+        currency = b["currency"] or self._default_currency
+        balance = Balance(account_id, currency, int(b["balance"]), int(b["held"]), int(b["threshold"]))
+        entry = record.get("e")
+        transaction = _entry(account_id, currency, int(record["seq"]), entry) if entry else None
+        hold = record.get("h")
+        return Receipt(
+            balance=balance,
+            transaction=transaction,
+            hold=_hold(account_id, hold) if hold else None,
+            low_balance=_crossing(balance, transaction) if record.get("low") == "1" else None,
+        )
+
+
+def _crossing(balance: Balance, transaction: Transaction | None) -> LowBalanceCrossing:
+    if transaction is None:  # only debits and captures cross, and both write an entry
+        raise ValueError("a script reported a low-balance crossing without the entry that made it")
+    return LowBalanceCrossing(
+        balance.account_id,
+        transaction.transaction_id,
+        balance.currency,
+        balance.available_minor,
+        balance.threshold_minor,
+    )
+
+
+def _move_args(move: Move) -> tuple[int, str, int, str]:
+    return move.amount_minor, move.currency, move.reason, move.reference
 
 
 def _key(account_id: str, *parts: str) -> str:
     return tagged_key(_PREFIX, account_id, *parts)
 
 
-def _account_keys(account_id: str) -> tuple[str, str, str, str]:
-    return (
-        _key(account_id),
-        _key(account_id, "log"),
-        _key(account_id, "pending"),
-        _key(account_id, "expiry"),
-    )
+def _hold_index_keys(account_id: str) -> tuple[str, str]:
+    return _key(account_id, "pending"), _key(account_id, "expiry")
 
 
-def _receipt(account_id: str, record: dict) -> Receipt:
-    b = record["b"]
-    balance = Balance(account_id, b["currency"], int(b["balance"]), int(b["held"]), int(b["threshold"]))
-    entry = record.get("e")
-    hold = record.get("h")
-    return Receipt(
-        balance=balance,
-        transaction=_entry(account_id, balance.currency, int(record["seq"]), entry) if entry else None,
-        hold=_hold(account_id, hold) if hold else None,
-        crossed_low_balance=record.get("low") == "1",
-    )
+def _named(reply: Any) -> dict[str, Any]:
+    """A script's flat name/value list as a dict (script replies are untyped)."""
+    return {_text(name): value for name, value in zip(reply[::2], reply[1::2], strict=True)}
 
 
 def _entry(account_id: str, currency: str, seq: int, line: bytes | str) -> Transaction:
-    """Parses one log entry as mutate.lua writes it; the reference is last, so it may hold anything."""
+    """Parses one log entry as the scripts write it; the reference is last, so it may hold anything."""
     kind, reason, amount, after, time_ms, request_id, hold_id, expire_ms, reference = _text(line).split(
         _ENTRY_SEPARATOR, 8
     )
@@ -173,7 +267,7 @@ def _hold(account_id: str, f: Mapping[str, str]) -> Hold:
     )
 
 
-def _texts(fields: Mapping[bytes, bytes]) -> dict[str, str]:
+def _texts(fields: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
     return {_text(k): _text(v) for k, v in fields.items()}
 
 

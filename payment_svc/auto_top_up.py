@@ -6,7 +6,8 @@ import json
 import logging
 from dataclasses import dataclass
 
-from balance_svc.events import LowBalanceEvent
+from balance.v1.low_balance_event_pb2 import LowBalanceEvent
+
 from payment_svc.checks import check_blocks
 from payment_svc.config import Settings
 from payment_svc.orders import Status, fingerprint, order_id_for

@@ -2,7 +2,6 @@
 
 from pydantic import Field, SecretStr
 
-from balance_svc.events import DEFAULT_LOW_BALANCE_STREAM
 from svckit.config import CommonSettings
 
 
@@ -82,7 +81,12 @@ class Settings(CommonSettings):
     reconcile_batch: int = Field(100, ge=1, description="Most orders one sweep checks.")
 
     low_balance_stream: str = Field(
-        DEFAULT_LOW_BALANCE_STREAM, description="balance_svc's low-balance event stream."
+        "balance:low_balance_events",
+        min_length=1,
+        description=(
+            "Redis Stream of balance.v1.LowBalanceEvent messages. balance_svc's BALANCE_LOW_BALANCE_STREAM "
+            "must name the same stream on the same Redis: the services' one coupling."
+        ),
     )
     auto_top_up_consumer_group: str = Field("payment_svc", description="Consumer group on that stream.")
     auto_top_up_consumer: bool = Field(True, description="Run the auto top-up consumer in this process.")

@@ -6,12 +6,14 @@ import asyncio
 import logging
 import os
 import socket
+from collections.abc import Mapping
 
+from balance.v1.low_balance_event_pb2 import LowBalanceEvent
+from google.protobuf.json_format import Parse, ParseDict, ParseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from balance_svc.events import LowBalanceEvent
 from payment_svc.auto_top_up import AutoTopUps
 from svckit.errors import Unavailable
 from svckit.redis_client import RedisClient
@@ -68,8 +70,8 @@ class LowBalanceConsumer:
 
     async def _handle(self, entry_id, fields) -> None:
         try:
-            event = LowBalanceEvent.from_fields(fields)
-        except (KeyError, ValueError):
+            event = decode_event(fields)
+        except (ParseError, ValueError):
             log.error("malformed low-balance event %s dropped", entry_id)
         else:
             try:
@@ -87,3 +89,18 @@ class LowBalanceConsumer:
         except ResponseError as err:
             if "BUSYGROUP" not in str(err):
                 raise
+
+
+def decode_event(fields: Mapping[str, str]) -> LowBalanceEvent:
+    """One stream entry's balance.v1.LowBalanceEvent, from the ProtoJSON in its `event` field.
+
+    Entries from before the message existed carry its fields one by one under the same names; they are
+    read too, so none that sat in the stream across the upgrade is dropped.
+    """
+    if "event" in fields:
+        event = Parse(fields["event"], LowBalanceEvent(), ignore_unknown_fields=True)
+    else:
+        event = ParseDict(dict(fields), LowBalanceEvent(), ignore_unknown_fields=True)
+    if not (event.account_id and event.transaction_id):
+        raise ValueError("a low-balance event names its account and transaction")
+    return event

@@ -66,14 +66,28 @@ def script_pipe(client: RedisClient) -> ScriptPipe | None:
 
 
 def register_scripts(client: RedisClient, package: str, pipe: ScriptPipe | None = None) -> dict[str, Script]:
-    """Registers every `<package>/lua/*.lua` once, through `pipe` if given; either reloads after NOSCRIPT."""
-    folder = resources.files(package) / "lua"
+    """Registers every `<package>/lua/*.lua` once, through `pipe` if given; either reloads after NOSCRIPT.
+
+    Files named `_*.lua` are libraries, not scripts: their text is prepended to every script of the folder.
+    """
+    files = sorted(
+        (e for e in (resources.files(package) / "lua").iterdir() if e.name.endswith(".lua")), key=str
+    )
+    library = "".join(e.read_text() for e in files if e.name.startswith("_"))
     register = pipe.register if pipe is not None else client.register_script
     return {
-        entry.name.removesuffix(".lua"): register(entry.read_text())
-        for entry in folder.iterdir()
-        if entry.name.endswith(".lua")
+        e.name.removesuffix(".lua"): register(_with_library(e.read_text(), library))
+        for e in files
+        if not e.name.startswith("_")
     }
+
+
+def _with_library(script: str, library: str) -> str:
+    """`library` goes after the script's `#!lua` line, if any: Redis reads flags from the first line only."""
+    if not script.startswith("#!"):
+        return library + script
+    shebang, _, body = script.partition("\n")
+    return f"{shebang}\n{library}{body}"
 
 
 def tagged_key(prefix: str, owner: str, *parts: str) -> str:

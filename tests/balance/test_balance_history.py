@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 from balance.v1 import balance_service_pb2 as pb
 
@@ -43,12 +45,27 @@ async def test_unknown_account_has_an_empty_log_and_verifies_clean(balances):
     assert report.consistent and report.transaction_count == 0
 
 
+async def test_a_page_size_above_the_maximum_is_read_as_the_maximum(single_balances):
+    account = unique("acct")
+    await asyncio.gather(*(single_balances.credit(account, 1) for _ in range(501)))
+    page = await single_balances.stub.ListTransactions(
+        pb.ListTransactionsRequest(account_id=account, page_size=10_000)
+    )
+    assert len(page.transactions) == 500
+    rest = await single_balances.stub.ListTransactions(
+        pb.ListTransactionsRequest(account_id=account, page_size=10_000, page_token=page.next_page_token)
+    )
+    assert [t.transaction_id for t in rest.transactions] == ["tx_1"]
+    assert rest.next_page_token == ""
+
+
 async def test_bad_page_size_or_token_is_invalid(balances):
     for request, field in (
-        (pb.ListTransactionsRequest(account_id="a", page_size=501), "page_size"),
         (pb.ListTransactionsRequest(account_id="a", page_size=-1), "page_size"),
         (pb.ListTransactionsRequest(account_id="a", page_token="not-a-token"), "page_token"),
-        (pb.ListTransactionsRequest(account_id="a", page_token="dHg6MA"), "page_token"),  # "tx:0"
+        (pb.ListTransactionsRequest(account_id="a", page_token="dHg6MA=="), "page_token"),  # "tx:0"
+        (pb.ListTransactionsRequest(account_id="a", page_token="dHg6LTE="), "page_token"),  # "tx:-1"
+        (pb.ListTransactionsRequest(account_id="a", page_token="eHg6NQ=="), "page_token"),  # "xx:5"
     ):
         refusal = await refused(balances.stub.ListTransactions(request))
         assert refusal.code == grpc.StatusCode.INVALID_ARGUMENT
@@ -74,7 +91,7 @@ async def test_verify_reports_a_stored_balance_that_disagrees_with_the_log(balan
 
 async def test_any_reference_text_round_trips_through_the_log(balances):
     account = unique("acct")
-    reference = 'café ☕ | {braces} "quotes" \x1f\t\n' + "x" * 200
+    reference = 'café ☕ | {braces} "quotes" ::' + "x" * 200
     reply = await balances.credit(account, 5, reference=reference)
     assert reply.transaction.reference == reference
     assert [t.reference for t in await balances.transactions(account)] == [reference]

@@ -78,3 +78,21 @@ async def test_script_recognises_the_command_redis_py_resends_after_a_dropped_re
     assert reply.balance.balance_minor == 105
     assert (await balances.balance(account)).balance_minor == 105
     assert len(await balances.transactions(account)) == 2
+
+
+async def test_a_request_recorded_by_the_single_mutate_script_still_replays(balances):
+    """Records written before the split into one script per verb must replay within their 7-day TTL."""
+    old_record = (
+        b"8075e80e054f9782acb7b2e13e189dcc"
+        b'{"b":{"threshold":"0","balance":"700","currency":"USD","held":"0"},'
+        b'"e":"1\\u001f1\\u001f700\\u001f700\\u001f1800000000000\\u001fold-credit\\u001f\\u001f\\u001forder-1",'
+        b'"seq":"1"}'
+    )  # as mutate.lua stored Credit(700, TOP_UP, reference "order-1") on a new account
+    with raw_client(balances.redis) as client:
+        client.set("bal:{acct_old}:req:old-credit", old_record, px=60_000)
+    reply = await balances.credit("acct_old", 700, request_id="old-credit", reference="order-1")
+    assert (reply.transaction.transaction_id, reply.transaction.amount_minor) == ("tx_1", 700)
+    assert (reply.balance.balance_minor, reply.transaction.reference) == (700, "order-1")
+    assert (await balances.balance("acct_old")).balance_minor == 0  # replayed, not run again
+    other = await refused(balances.credit("acct_old", 701, request_id="old-credit", reference="order-1"))
+    assert other.reason == "REQUEST_ID_REUSED"

@@ -9,24 +9,32 @@ from tests.balance.support import unique
 _HOUSEKEEPING = {b"PING", b"CLIENT", b"HELLO", b"SELECT"}  # health probe and connection setup
 
 
-async def test_each_mutation_is_one_evalsha(proxied_balances):
-    balances, proxy = proxied_balances
-    account = unique("acct")
-    await balances.credit(account, 10)  # loads the scripts once
-    await balances.balance(account)
-    calls = {
+def _calls(balances, account: str) -> dict:
+    hold_1, hold_2 = unique("h"), unique("h")
+    return {
         "Credit": lambda: balances.credit(account, 100),
         "Debit": lambda: balances.debit(account, 10),
-        "CreateHold": lambda: balances.hold(account, 20, hold_id="h1"),
-        "CaptureHold": lambda: balances.capture(account, "h1", 5),
-        "CreateHold again": lambda: balances.hold(account, 20, hold_id="h2"),
-        "ReleaseHold": lambda: balances.release(account, "h2"),
+        "CreateHold": lambda: balances.hold(account, 20, hold_id=hold_1),
+        "CaptureHold": lambda: balances.capture(account, hold_1, 5),
+        "CreateHold again": lambda: balances.hold(account, 20, hold_id=hold_2),
+        "ReleaseHold": lambda: balances.release(account, hold_2),
         "SetLowBalanceThreshold": lambda: balances.stub.SetLowBalanceThreshold(
             pb.SetLowBalanceThresholdRequest(account_id=account, threshold_minor=1, request_id=unique("t"))
         ),
         "GetBalance": lambda: balances.balance(account),
+        "ListTransactions": lambda: balances.stub.ListTransactions(
+            pb.ListTransactionsRequest(account_id=account)
+        ),
     }
-    for name, call in calls.items():
+
+
+async def test_each_mutation_is_one_evalsha(proxied_balances):
+    balances, proxy = proxied_balances
+    account = unique("acct")
+    await balances.credit(account, 10)
+    for call in _calls(balances, account).values():
+        await call()  # each verb's script loads (SCRIPT LOAD after NOSCRIPT) on its first call only
+    for name, call in _calls(balances, account).items():
         proxy.commands.clear()
         await call()
         sent = [c[0].upper() for c in proxy.commands if c[0].upper() not in _HOUSEKEEPING]

@@ -18,7 +18,8 @@ from payment.v1 import payment_service_pb2_grpc
 from pricing.v1 import pricing_service_pb2 as pri
 from pricing.v1 import pricing_service_pb2_grpc
 
-from balance_svc.events import DEFAULT_LOW_BALANCE_STREAM, LowBalanceEvent
+from balance_svc.events import publish
+from balance_svc.model import LowBalanceCrossing
 from devtools.fake_stripe import FakeStripe, sign
 from payment_svc.server import PaymentApp
 from svckit.clock import ManualClock
@@ -28,6 +29,7 @@ from tests.conftest import ADMIN_METADATA
 from tests.payment.tcp_proxy import TcpProxy
 
 STRIPE_KEY = "sk_test_payment_suite"
+LOW_BALANCE_STREAM = "balance:low_balance_events"  # both services' default
 WEBHOOK_SECRET = "whsec_payment_suite"
 SUCCESS_URL = "https://shop.example/paid"
 CANCEL_URL = "https://shop.example/cart"
@@ -220,13 +222,13 @@ class Stack:
 
     async def low_balance_event(self, account: str, available_minor: int, threshold_minor: int) -> None:
         """Publishes a low-balance event as balance_svc does, for a crossing of our own making."""
-        event = LowBalanceEvent(account, unique("txn"), "USD", available_minor, threshold_minor)
-        await self.redis.xadd(DEFAULT_LOW_BALANCE_STREAM, event.to_fields())
+        crossing = LowBalanceCrossing(account, unique("txn"), "USD", available_minor, threshold_minor)
+        await publish(self.redis, LOW_BALANCE_STREAM, crossing, maxlen=100_000)
 
     async def low_balance_events_handled(self) -> bool:
         """Every low-balance event so far was read and acknowledged by payment_svc's consumer group."""
-        last = await self.redis.xrevrange(DEFAULT_LOW_BALANCE_STREAM, count=1)
-        groups = await self.redis.xinfo_groups(DEFAULT_LOW_BALANCE_STREAM)
+        last = await self.redis.xrevrange(LOW_BALANCE_STREAM, count=1)
+        groups = await self.redis.xinfo_groups(LOW_BALANCE_STREAM)
         return bool(last) and any(g["last-delivered-id"] == last[0][0] and g["pending"] == 0 for g in groups)
 
     async def order_events(self) -> list[dict]:
