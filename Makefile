@@ -32,11 +32,12 @@ gen/.stamp: $(PROTOS) scripts/gen_protos.sh $(STAMP)
 
 proto: gen/.stamp ## Generate Python code and .pyi stubs from protos/ into gen/
 
-lint: $(STAMP) ## buf lint/format and ruff
+lint: proto ## buf lint/format, ruff, import contracts
 	$(BIN)/buf lint
 	$(BIN)/buf format --exit-code -d
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(STAMP) ## Apply buf format and ruff format
 	$(BIN)/buf format -w
