@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import grpc
 from balance.v1 import balance_service_pb2 as pb
 from balance.v1 import balance_service_pb2_grpc
@@ -73,7 +75,7 @@ class BalanceServicer(balance_service_pb2_grpc.BalanceServiceServicer):
             request.account_id, request.page_size, request.page_token
         )
         return pb.ListTransactionsResponse(
-            transactions=[_transaction(t) for t in entries], next_page_token=next_token
+            transactions=[_transaction_entry(t) for t in entries], next_page_token=next_token
         )
 
     async def VerifyAccount(self, request: pb.VerifyAccountRequest, context) -> pb.VerifyAccountResponse:
@@ -115,13 +117,15 @@ def _balance(b: Balance) -> pb.Balance:
 
 def _transaction(t: Transaction | None) -> pb.Transaction | None:
     """None (the field unset) only for what writes no entry; every RPC that returns one writes one."""
-    if t is None:
-        return None
+    return None if t is None else _transaction_entry(t)
+
+
+def _transaction_entry(t: Transaction) -> pb.Transaction:
     return pb.Transaction(
         transaction_id=t.transaction_id,
         account_id=t.account_id,
-        type=t.type,
-        reason=t.reason,
+        type=cast(pb.TransactionType, t.type),
+        reason=cast(pb.TransactionReason, t.reason),
         amount_minor=t.amount_minor,
         currency=t.currency,
         balance_after_minor=t.balance_after_minor,
@@ -141,7 +145,7 @@ def _hold(h: Hold | None) -> pb.Hold | None:
         account_id=h.account_id,
         amount_minor=h.amount_minor,
         currency=h.currency,
-        status=h.status,
+        status=cast(pb.HoldStatus, h.status),
         captured_minor=h.captured_minor,
         reference=h.reference,
         create_time=timestamp_from_ms(h.create_time_ms),

@@ -8,6 +8,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -18,6 +19,8 @@ from svckit.config import CommonSettings
 from svckit.interceptors import ServiceInterceptor
 
 log = logging.getLogger("server")
+
+S = TypeVar("S", bound=CommonSettings)
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -126,10 +129,7 @@ def build_server(
     return app, bound
 
 
-def run(
-    settings: CommonSettings,
-    create_server: Callable[[CommonSettings], Awaitable[tuple[AppServer, int]]],
-) -> None:
+def run(settings: S, create_server: Callable[[S], Awaitable[tuple[AppServer, int]]]) -> None:
     """`python -m X_svc`: serves on uvloop when it is installed and the `uvloop` setting allows it.
 
     The event loop is a large share of a cheap RPC's CPU, and uvloop's costs less: about 100 us less
@@ -144,10 +144,7 @@ def run(
         runner.run(serve(settings, create_server))
 
 
-async def serve(
-    settings: CommonSettings,
-    create_server: Callable[[CommonSettings], Awaitable[tuple[AppServer, int]]],
-) -> None:
+async def serve(settings: S, create_server: Callable[[S], Awaitable[tuple[AppServer, int]]]) -> None:
     """Runs until SIGTERM or SIGINT, then shuts down gracefully."""
     logs.configure(settings.log_level)
     app, port = await create_server(settings)
