@@ -25,7 +25,8 @@ def rows() -> list[tuple[str, str, str, str]]:
                 continue
             seen.add(name)
             default = "" if field.default is None else str(field.default)
-            out.append((name.upper(), default, who, field.description or ""))
+            extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+            out.append((name.upper(), default, str(extra.get("read_by", who)), field.description or ""))
     return out
 
 

@@ -6,25 +6,50 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def _read_by(readers: str) -> dict[str, str]:
+    """Marks a common setting that only some processes read, for the README's table."""
+    return {"read_by": readers}
+
+
 class CommonSettings(BaseSettings):
     """Every service reads these; defaults suit `make run` on one machine."""
 
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
 
     grpc_host: str = Field("[::]", description="Interface the gRPC server binds.")
-    pricing_port: int = Field(50051, description="pricing_svc gRPC port.")
-    balance_port: int = Field(50052, description="balance_svc gRPC port.")
-    payment_port: int = Field(50053, description="payment_svc gRPC port.")
-    webhook_port: int = Field(8080, description="payment_svc HTTP port for Stripe webhooks.")
+    pricing_port: int = Field(
+        50051, description="pricing_svc gRPC port.", json_schema_extra=_read_by("pricing_svc")
+    )
+    balance_port: int = Field(
+        50052, description="balance_svc gRPC port.", json_schema_extra=_read_by("balance_svc")
+    )
+    payment_port: int = Field(
+        50053, description="payment_svc gRPC port.", json_schema_extra=_read_by("payment_svc")
+    )
+    webhook_port: int = Field(
+        8080,
+        description="payment_svc HTTP port for Stripe webhooks.",
+        json_schema_extra=_read_by("payment_svc"),
+    )
 
     redis_url: str = Field("redis://localhost:6379/0", description="Single Redis server URL.")
     redis_cluster_nodes: str = Field(
         "", description="Comma-separated host:port seeds; when set, Redis Cluster is used."
     )
 
-    pricing_service_addr: str = Field("localhost:50051", description="Where pricing_svc listens.")
-    balance_service_addr: str = Field("localhost:50052", description="Where balance_svc listens.")
-    payment_service_addr: str = Field("localhost:50053", description="Where payment_svc listens.")
+    pricing_service_addr: str = Field(
+        "localhost:50051",
+        description="Where pricing_svc listens.",
+        json_schema_extra=_read_by("payment_svc, clients"),
+    )
+    balance_service_addr: str = Field(
+        "localhost:50052",
+        description="Where balance_svc listens.",
+        json_schema_extra=_read_by("payment_svc, clients"),
+    )
+    payment_service_addr: str = Field(
+        "localhost:50053", description="Where payment_svc listens.", json_schema_extra=_read_by("clients")
+    )
 
     admin_token: SecretStr | None = Field(
         None, description="Bearer token for admin methods; unset refuses them all."
