@@ -15,6 +15,8 @@ from rich.table import Table
 
 from svckit.currencies import minor_exponent
 
+_PIPED_WIDTH = 240
+
 
 def emit_json(result: Message | dict[str, Message]) -> None:
     """The canonical proto JSON mapping, every field included; int64 amounts come as strings."""
@@ -37,7 +39,13 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) 
         grid.add_column(column)
     for row in rows:
         grid.add_row(*(str(cell) for cell in row))
-    Console().print(grid)
+    _console().print(grid)
+
+
+def _console() -> Console:
+    """The terminal's width; piped output gets a wide one so each row stays on one line for grep."""
+    console = Console()
+    return console if console.is_terminal else Console(width=_PIPED_WIDTH)
 
 
 def fields(title: str, pairs: Iterable[tuple[str, object]]) -> None:
