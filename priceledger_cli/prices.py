@@ -39,7 +39,9 @@ def show(
         if json_output:
             emit_json(config)
             return
-        title = f"catalogue version {config.version}, by {config.updated_by} at {when(config.update_time)}"
+        title = f"catalogue version {config.version}"
+        if config.updated_by:
+            title += f", by {config.updated_by} at {when(config.update_time)}"
         table(title, COLUMNS, map(_row, config.products))
         return
 

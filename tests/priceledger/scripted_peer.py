@@ -45,6 +45,13 @@ class ScriptedPeer:
     async def stop(self) -> None:
         await self._server.stop(0)
 
+    async def __aenter__(self) -> ScriptedPeer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
     def _handler(self, method: str, request_type, response_type):
         async def handle(request, context: grpc.aio.ServicerContext):
             metadata = {k: v for k, v in context.invocation_metadata() if isinstance(v, str)}

@@ -7,6 +7,7 @@ from balance.v1 import balance_service_pb2 as bal
 from devtools.redis_procs import free_port
 from priceledger_client import BalanceClient
 from tests.priceledger.cli_runner import priceledger, priceledger_json
+from tests.priceledger.scripted_peer import HANG, ScriptedPeer
 from tests.priceledger.support import fulfilled_order, unique
 
 
@@ -129,3 +130,29 @@ async def test_a_bad_auto_top_up_names_every_bad_field(e2e):
     assert result.exit_code == 1
     assert result.stderr.startswith("error: INVALID_ARGUMENT ")
     assert "threshold_minor: " in result.stderr and "blocks: " in result.stderr
+
+
+async def test_a_timed_out_adjustment_prints_its_request_id_and_re_running_with_it_resends_the_same(e2e):
+    async with ScriptedPeer(outcomes=[HANG]) as peer:
+        args = (
+            "--balance-addr",
+            peer.addr,
+            "--timeout",
+            "0.2",
+            "balances",
+            "adjust",
+            "acct-1",
+            "credit",
+            "5",
+        )
+        timed_out = await priceledger(e2e, *args, "--note", "x")
+        assert timed_out.exit_code == 1
+        request_id = peer.attempts[0].request.request_id
+        assert (
+            timed_out.stderr
+            == f"error: DEADLINE_EXCEEDED DEADLINE_EXCEEDED: Deadline Exceeded (request_id {request_id})\n"
+        )
+
+        again = await priceledger(e2e, *args, "--note", "x", "--request-id", request_id)
+        assert again.exit_code == 0, again.output
+        assert [a.request.request_id for a in peer.attempts] == [request_id, request_id]

@@ -28,10 +28,8 @@ PROMO = bal.TRANSACTION_REASON_PROMOTIONAL
 
 @pytest.fixture
 async def peer():
-    scripted = ScriptedPeer()
-    await scripted.start()
-    yield scripted
-    await scripted.stop()
+    async with ScriptedPeer() as scripted:
+        yield scripted
 
 
 @pytest.fixture
