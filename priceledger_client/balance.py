@@ -51,13 +51,8 @@ class BalanceClient(ServiceClient):
         request_id: str | None = None,
         timeout_s: float | None = None,
     ) -> bal.CreditResponse:
-        request = bal.CreditRequest(
-            account_id=account_id,
-            amount_minor=amount_minor,
-            currency=currency,
-            reason=reason,
-            reference=reference,
-        )
+        """Adds to the account, which its first credit creates."""
+        request = bal.CreditRequest(**_entry(account_id, amount_minor, reason, currency, reference))
         return await self._mutate("Credit", request, request_id, timeout_s)
 
     async def debit(
@@ -71,13 +66,8 @@ class BalanceClient(ServiceClient):
         request_id: str | None = None,
         timeout_s: float | None = None,
     ) -> bal.DebitResponse:
-        request = bal.DebitRequest(
-            account_id=account_id,
-            amount_minor=amount_minor,
-            currency=currency,
-            reason=reason,
-            reference=reference,
-        )
+        """Takes from the available balance, never below zero."""
+        request = bal.DebitRequest(**_entry(account_id, amount_minor, reason, currency, reference))
         return await self._mutate("Debit", request, request_id, timeout_s)
 
     async def create_hold(
@@ -149,3 +139,14 @@ class BalanceClient(ServiceClient):
     ) -> bal.Balance:
         request = bal.SetLowBalanceThresholdRequest(account_id=account_id, threshold_minor=threshold_minor)
         return (await self._mutate("SetLowBalanceThreshold", request, request_id, timeout_s)).balance
+
+
+def _entry(account_id: str, amount_minor: int, reason: int, currency: str, reference: str) -> dict:
+    """The fields a credit and a debit share."""
+    return {
+        "account_id": account_id,
+        "amount_minor": amount_minor,
+        "reason": reason,
+        "currency": currency,
+        "reference": reference,
+    }

@@ -17,6 +17,21 @@ class FieldViolation:
     description: str
 
 
+# Failures about the moment rather than the request; ABORTED wants a fresh read before the next try.
+TRANSIENT_CODES = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.ABORTED,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.UNIMPLEMENTED,
+    }
+)
+
+
 class ClientError(Exception):
     """A call that failed; `reason` is the ErrorInfo reason, or the code's name when the server sent none.
 
@@ -26,7 +41,6 @@ class ClientError(Exception):
     """
 
     code: grpc.StatusCode = grpc.StatusCode.UNKNOWN
-    transient = True
 
     def __init__(
         self,
@@ -48,6 +62,10 @@ class ClientError(Exception):
         self.method = method
         self.request_id = request_id
 
+    @property
+    def transient(self) -> bool:
+        return self.code in TRANSIENT_CODES
+
     def __str__(self) -> str:
         """One line: code, reason, message and every field violation."""
         line = f"{self.code.name} {self.reason}: {self.message}"
@@ -58,42 +76,34 @@ class ClientError(Exception):
 
 class InvalidArgument(ClientError):
     code = grpc.StatusCode.INVALID_ARGUMENT
-    transient = False
 
 
 class NotFound(ClientError):
     code = grpc.StatusCode.NOT_FOUND
-    transient = False
 
 
 class AlreadyExists(ClientError):
     code = grpc.StatusCode.ALREADY_EXISTS
-    transient = False
 
 
 class FailedPrecondition(ClientError):
     code = grpc.StatusCode.FAILED_PRECONDITION
-    transient = False
 
 
 class OutOfRange(ClientError):
     code = grpc.StatusCode.OUT_OF_RANGE
-    transient = False
 
 
 class Unauthenticated(ClientError):
     code = grpc.StatusCode.UNAUTHENTICATED
-    transient = False
 
 
 class PermissionDenied(ClientError):
     code = grpc.StatusCode.PERMISSION_DENIED
-    transient = False
 
 
 class DataLoss(ClientError):
     code = grpc.StatusCode.DATA_LOSS
-    transient = False
 
 
 class Aborted(ClientError):
