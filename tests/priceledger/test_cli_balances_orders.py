@@ -62,6 +62,7 @@ async def test_an_error_is_one_line_with_status_reason_and_field_violations_and_
     assert len(lines) == 1
     assert lines[0].startswith("error: INVALID_ARGUMENT INVALID_ARGUMENT: ")
     assert "[account_id: " in lines[0]
+    assert "request_id" not in lines[0]  # a refusal changed nothing: no retry hint
 
 
 async def test_admin_commands_without_the_token_fail_unauthenticated(e2e):

@@ -8,6 +8,7 @@ from pricing.v1 import pricing_service_pb2 as pri
 
 from devtools.redis_procs import free_port
 from priceledger_client import (
+    Aborted,
     BalanceClient,
     FailedPrecondition,
     InvalidArgument,
@@ -92,3 +93,12 @@ async def test_an_address_nobody_listens_on_is_unavailable(e2e):
         with pytest.raises(Unavailable) as caught:
             await balance.get_balance("acct-1")
     assert caught.value.transient
+
+
+async def test_a_stale_catalogue_version_is_aborted_and_writes_nothing(e2e):
+    async with PricingClient(e2e.pricing, admin_token=e2e.admin_token) as pricing:
+        config = await pricing.get_pricing_config()
+        with pytest.raises(Aborted) as caught:
+            await pricing.update_pricing_config(config.products, expected_version=config.version + 1)
+        assert (caught.value.reason, caught.value.transient) == ("CONFIG_VERSION_MISMATCH", True)
+        assert (await pricing.get_pricing_config()).version == config.version
