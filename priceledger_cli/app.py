@@ -14,6 +14,8 @@ app = typer.Typer(
     help="Admin tasks over pricing_svc, balance_svc and payment_svc. Addresses and the admin token "
     "come from the services' own environment variables unless a flag overrides them.",
     no_args_is_help=True,
+    # A crash must not print the admin token from some frame's locals.
+    pretty_exceptions_show_locals=False,
 )
 app.add_typer(prices.app, name="prices")
 app.add_typer(codes.app, name="codes")

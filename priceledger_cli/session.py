@@ -24,7 +24,7 @@ class Target:
     pricing_addr: str | None
     balance_addr: str | None
     payment_addr: str | None
-    admin_token: str | None
+    admin_token: str | None = field(repr=False)
     timeout_s: float | None
     # One id for every call of the invocation, so the services' logs tie them together.
     correlation_id: str = field(default_factory=new_id)
