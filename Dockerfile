@@ -22,6 +22,8 @@ COPY pricing_svc/ pricing_svc/
 COPY balance_svc/ balance_svc/
 COPY payment_svc/ payment_svc/
 COPY devtools/ devtools/
+COPY priceledger_client/ priceledger_client/
+COPY priceledger_cli/ priceledger_cli/
 RUN pip install --no-deps . && pip uninstall -y grpcio-tools && pip check
 
 FROM build AS test-build

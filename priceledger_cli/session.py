@@ -1,0 +1,88 @@
+"""One CLI invocation: where the services are, the clients it opens, and how a failed call ends it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TypeVar
+
+import typer
+
+from priceledger_client import BalanceClient, ClientError, PaymentClient, PricingClient
+from priceledger_client.base import new_id
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Target:
+    """The global options; None means the services' own environment variable (or its default)."""
+
+    pricing_addr: str | None
+    balance_addr: str | None
+    payment_addr: str | None
+    admin_token: str | None = field(repr=False)
+    timeout_s: float | None
+    # One id for every call of the invocation, so the services' logs tie them together.
+    correlation_id: str = field(default_factory=new_id)
+
+
+class Clients:
+    """The clients one command needs, each opened on first use."""
+
+    def __init__(self, target: Target) -> None:
+        self._target = target
+        self._opened: list = []
+
+    def _open(self, cls, addr: str | None):
+        client = cls.from_env(
+            addr,
+            self._target.admin_token,
+            timeout_s=self._target.timeout_s,
+            caller_id=f"priceledger-cli:{os.environ.get('USER', 'unknown')}",
+            correlation_id=lambda: self._target.correlation_id,
+        )
+        self._opened.append(client)
+        return client
+
+    @cached_property
+    def pricing(self) -> PricingClient:
+        return self._open(PricingClient, self._target.pricing_addr)
+
+    @cached_property
+    def balance(self) -> BalanceClient:
+        return self._open(BalanceClient, self._target.balance_addr)
+
+    @cached_property
+    def payment(self) -> PaymentClient:
+        return self._open(PaymentClient, self._target.payment_addr)
+
+    async def close(self) -> None:
+        for client in self._opened:
+            await client.close()
+
+
+def run(ctx: typer.Context, work: Callable[[Clients], Awaitable[T]]) -> T:
+    """Runs `work` with the invocation's clients; a failed call prints one line and exits 1."""
+    target: Target = ctx.find_object(Target)
+
+    async def _run() -> T:
+        clients = Clients(target)
+        try:
+            return await work(clients)
+        finally:
+            await clients.close()
+
+    try:
+        return asyncio.run(_run())
+    except ClientError as err:
+        typer.echo(f"error: {error_line(err)}", err=True)
+        raise typer.Exit(1) from err
+
+
+def error_line(err: ClientError) -> str:
+    """Status, reason, message and field violations; and a mutation's request_id, to retry it safely."""
+    return f"{err} (request_id {err.request_id})" if err.request_id and err.transient else str(err)
