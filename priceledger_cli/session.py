@@ -67,7 +67,9 @@ class Clients:
 
 def run(ctx: typer.Context, work: Callable[[Clients], Awaitable[T]]) -> T:
     """Runs `work` with the invocation's clients; a failed call prints one line and exits 1."""
-    target: Target = ctx.find_object(Target)
+    target = ctx.find_object(Target)
+    if target is None:  # the root callback sets it before any command runs
+        raise typer.Exit(2)
 
     async def _run() -> T:
         clients = Clients(target)
