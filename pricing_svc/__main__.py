@@ -1,6 +1,6 @@
 """Runs pricing_svc until SIGTERM: `python -m pricing_svc`."""
 
-from pricing_svc.config import Settings
+from pricing_svc.settings import Settings
 from pricing_svc.server import create_server
 from svckit.server import run
 

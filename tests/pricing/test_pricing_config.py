@@ -9,7 +9,7 @@ import pytest
 from pricing.v1 import pricing_service_pb2 as pb
 
 from devtools.redis_procs import RedisProcess
-from pricing_svc.config import Settings
+from pricing_svc.settings import Settings
 from tests.conftest import ADMIN_METADATA, base_settings
 from tests.pricing.support import Pricing, fails_with, product, start_pricing, ts, unique
 

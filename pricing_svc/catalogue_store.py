@@ -1,9 +1,10 @@
-"""The versioned pricing config in Redis: current version, compare-and-set update, audit trail.
+"""The versioned pricing config (the catalogue) in Redis: current version, compare-and-set update, audit trail.
 
-Keys (one hash tag, so the update script runs on a Cluster):
-  pricing:{config}           hash {version, config: PricingConfig bytes}; absent = version 0, the default
-  pricing:{config}:changes   hash {version -> PricingConfigChange bytes}, the audit trail
-  pricing:{config}:requests  hash {request_id -> "fingerprint:version"}, for idempotent updates
+Keys, all under the hash tag `{config}` so the update script runs on one Cluster slot:
+  pricing:{config}                hash    version, config (PricingConfig bytes); absent = version 0, the
+                                          built-in default; no TTL
+  pricing:{config}:changes        hash    version -> PricingConfigChange bytes, the audit trail; no TTL
+  pricing:{config}:req:<req_id>   string  "fingerprint:version" of one update; TTL `request_ttl_ms`
 """
 
 from __future__ import annotations
@@ -11,22 +12,26 @@ from __future__ import annotations
 import hashlib
 
 from pricing.v1 import pricing_service_pb2 as pb
-from redis.commands.core import AsyncScript
 
 from pricing_svc import convert
-from pricing_svc.catalogue import DEFAULT_CATALOGUE, Catalogue, Product
-from pricing_svc.errors import BY_REASON, ConfigVersionMismatch
-from svckit.redis_client import RedisClient, tagged_key
+from pricing_svc.catalogue import DEFAULT_CATALOGUE, Catalogue, ConfigChange, Product
+from pricing_svc.errors import ConfigVersionMismatch
+from pricing_svc.script_reply import decode
+from svckit.redis_client import RedisClient, Script, tagged_key
 
 CONFIG_KEY = tagged_key("pricing", "config")
 CHANGES_KEY = tagged_key("pricing", "config", "changes")
-REQUESTS_KEY = tagged_key("pricing", "config", "requests")
 
 
-class ConfigStore:
-    def __init__(self, redis: RedisClient, update_script: AsyncScript) -> None:
+def _request_key(request_id: str) -> str:
+    return tagged_key("pricing", "config", "req", request_id)
+
+
+class CatalogueStore:
+    def __init__(self, redis: RedisClient, update_script: Script, *, request_ttl_ms: int) -> None:
         self._redis = redis
         self._update = update_script
+        self._request_ttl_ms = request_ttl_ms
 
     async def version(self) -> int:
         """One small read: what a replica polls to notice a change."""
@@ -46,7 +51,7 @@ class ConfigStore:
         request_id: str,
         caller: str,
         now_ms: int,
-    ) -> pb.PricingConfigChange:
+    ) -> Catalogue:
         """Writes version `expected_version + 1`; raises ConfigVersionMismatch if it is stale."""
         written = Catalogue(expected_version + 1, products, update_ms=now_ms, updated_by=caller)
         config = convert.catalogue_to_pb(written)
@@ -55,29 +60,28 @@ class ConfigStore:
         )
         terms = pb.PricingConfig(version=expected_version, products=config.products)
         fingerprint = hashlib.sha256(terms.SerializeToString(deterministic=True)).hexdigest()
-        status, payload = await self._update(
-            keys=[CONFIG_KEY, CHANGES_KEY, REQUESTS_KEY],
+        reply = await self._update(
+            keys=[CONFIG_KEY, CHANGES_KEY, _request_key(request_id)],
             args=[
-                request_id,
                 fingerprint,
                 expected_version,
                 config.SerializeToString(deterministic=True),
                 change.SerializeToString(deterministic=True),
+                self._request_ttl_ms,
             ],
         )
-        if status == b"CONFIG_VERSION_MISMATCH":
-            raise ConfigVersionMismatch(
-                f"the config is at version {payload.decode()}, not {expected_version}",
-                metadata={"current_version": payload.decode()},
-            )
-        if status != b"OK":
-            raise BY_REASON[status.decode()]()
-        return pb.PricingConfigChange.FromString(payload)
+        try:
+            first = pb.PricingConfigChange.FromString(decode(reply).raw("change"))
+        except ConfigVersionMismatch as stale:
+            current = stale.metadata["current_version"]
+            message = f"the config is at version {current}, not {expected_version}"
+            raise ConfigVersionMismatch(message, metadata=stale.metadata) from None
+        return convert.catalogue_from_pb(first.config)
 
-    async def changes(self, newest_version: int, count: int) -> list[pb.PricingConfigChange]:
+    async def changes(self, newest_version: int, count: int) -> list[ConfigChange]:
         """Audit entries `newest_version`, `newest_version - 1`, ... down to version 1."""
         versions = list(range(newest_version, max(newest_version - count, 0), -1))
         if not versions:
             return []
         raws = await self._redis.hmget(CHANGES_KEY, versions)
-        return [pb.PricingConfigChange.FromString(raw) for raw in raws if raw is not None]
+        return [convert.change_from_pb(pb.PricingConfigChange.FromString(raw)) for raw in raws if raw is not None]
