@@ -1,4 +1,4 @@
-"""The versioned pricing config (the catalogue) in Redis: current version, compare-and-set update, audit trail.
+"""The versioned pricing config (the catalogue) in Redis: its version, compare-and-set update, audit trail.
 
 Keys, all under the hash tag `{config}` so the update script runs on one Cluster slot:
   pricing:{config}                hash    version, config (PricingConfig bytes); absent = version 0, the
@@ -84,4 +84,6 @@ class CatalogueStore:
         if not versions:
             return []
         raws = await self._redis.hmget(CHANGES_KEY, versions)
-        return [convert.change_from_pb(pb.PricingConfigChange.FromString(raw)) for raw in raws if raw is not None]
+        return [
+            convert.change_from_pb(pb.PricingConfigChange.FromString(raw)) for raw in raws if raw is not None
+        ]

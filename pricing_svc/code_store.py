@@ -129,7 +129,9 @@ class CodeStore:
     async def get(self, code: str, *, now_ms: int, account_id: str = "") -> CodeState:
         """The code with its counts; with an account, also how many redemptions that account holds."""
         k = CodeKeys(code)
-        reply = await self._scripts["read"](keys=[k.code, k.live, k.held, k.redeemed_by], args=[now_ms, account_id])
+        reply = await self._scripts["read"](
+            keys=[k.code, k.live, k.held, k.redeemed_by], args=[now_ms, account_id]
+        )
         return _state(reply)
 
     async def definition(self, code: str) -> DiscountCode | None:

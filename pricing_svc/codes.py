@@ -78,11 +78,16 @@ class DiscountCode:
             return ErrorReason.DISCOUNT_CODE_NOT_YET_VALID
         if self.end_ms and now_ms >= self.end_ms:
             return ErrorReason.DISCOUNT_CODE_EXPIRED
-        listed = not self.product_ids or product.product_id in self.product_ids
-        currency_fits = self.kind != FIXED or self.currency == product.currency
-        if not (listed and currency_fits and mode_price_minor >= self.min_price_minor):
+        if not self._covers(product, mode_price_minor):
             return ErrorReason.DISCOUNT_CODE_NOT_APPLICABLE
         return None
+
+    def _covers(self, product: Product, mode_price_minor: int) -> bool:
+        """The product is listed (or none are), a FIXED code's currency is the product's, and the
+        price reaches the code's minimum."""
+        listed = not self.product_ids or product.product_id in self.product_ids
+        currency_fits = self.kind != FIXED or self.currency == product.currency
+        return listed and currency_fits and mode_price_minor >= self.min_price_minor
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,7 @@ class CodeState:
     held_by_account: int = 0
 
     def state_refusal(self, account_id: str) -> ErrorReason | None:
-        """Why the code's counts rule it out now, or None; without an account the per-account cap is skipped."""
+        """Why the code's counts rule it out now, or None; with no account the per-account cap is skipped."""
         d = self.definition
         if d.max_redemptions and self.reserved_count + self.redeemed_count >= d.max_redemptions:
             return ErrorReason.DISCOUNT_CODE_EXHAUSTED
@@ -148,7 +153,9 @@ def check_new(v: Violations, code: DiscountCode) -> None:
 
 def _check_product_ids(v: Violations, product_ids: tuple[str, ...]) -> None:
     v.check(
-        len(product_ids) <= MAX_PRODUCT_IDS, "discount_code.product_ids", f"must list at most {MAX_PRODUCT_IDS}"
+        len(product_ids) <= MAX_PRODUCT_IDS,
+        "discount_code.product_ids",
+        f"must list at most {MAX_PRODUCT_IDS}",
     )
     v.check(len(set(product_ids)) == len(product_ids), "discount_code.product_ids", "has duplicates")
     for i, product_id in enumerate(product_ids):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pricing.v1 import pricing_service_pb2 as pb
-
 from collections.abc import Iterable
+
+from pricing.v1 import pricing_service_pb2 as pb
 
 from pricing_svc.catalogue import Catalogue, ConfigChange, Product, Sale
 from pricing_svc.codes import FIXED, PERCENT, CodeState, DiscountCode, Reservation

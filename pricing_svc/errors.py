@@ -16,7 +16,7 @@ from svckit.errors import (
 
 
 class ErrorReason(StrEnum):
-    """Every ErrorInfo reason pricing_svc sends; a test keeps it equal to the proto enum and the Lua scripts."""
+    """Every ErrorInfo reason pricing_svc sends; a test keeps it equal to the proto and the Lua scripts."""
 
     INVALID_ARGUMENT = "INVALID_ARGUMENT"
     PRODUCT_NOT_FOUND = "PRODUCT_NOT_FOUND"

@@ -42,7 +42,11 @@ class PriceBook:
         if code:
             usable, refusal = await self._usable_code(code, account_id, product, now)
         return quotes.price(
-            product, config_version=catalogue.version, now_ms=now, code=usable, code_not_applied_reason=refusal
+            product,
+            config_version=catalogue.version,
+            now_ms=now,
+            code=usable,
+            code_not_applied_reason=refusal,
         )
 
     async def _usable_code(

@@ -59,7 +59,13 @@ class Redemptions:
         return await self._store.disable(code, request_id=request_id, now_ms=self._clock.now_ms())
 
     async def reserve(
-        self, code_typed: str, order_id: str, account_id: str, product_id: str, ttl_seconds: int, request_id: str
+        self,
+        code_typed: str,
+        order_id: str,
+        account_id: str,
+        product_id: str,
+        ttl_seconds: int,
+        request_id: str,
     ) -> Reservation:
         """Holds a redemption only where a quote would apply the code, so no redemption is spent
         on a code that takes nothing off."""
@@ -89,11 +95,15 @@ class Redemptions:
 
     async def confirm(self, code_typed: str, order_id: str, request_id: str) -> Reservation:
         code = _checked_order_step(code_typed, order_id, request_id)
-        return await self._store.confirm(code, order_id=order_id, request_id=request_id, now_ms=self._clock.now_ms())
+        return await self._store.confirm(
+            code, order_id=order_id, request_id=request_id, now_ms=self._clock.now_ms()
+        )
 
     async def release(self, code_typed: str, order_id: str, request_id: str) -> Reservation:
         code = _checked_order_step(code_typed, order_id, request_id)
-        return await self._store.release(code, order_id=order_id, request_id=request_id, now_ms=self._clock.now_ms())
+        return await self._store.release(
+            code, order_id=order_id, request_id=request_id, now_ms=self._clock.now_ms()
+        )
 
 
 def _checked_code(code_typed: str) -> str:

@@ -15,8 +15,7 @@ class ScriptReply:
     values: Mapping[str, bytes | int]
 
     def text(self, name: str) -> str:
-        value = self.values[name]
-        return value.decode() if isinstance(value, bytes) else str(value)
+        return _text(self.values[name])
 
     def number(self, name: str, default: int | None = None) -> int:
         if default is not None and name not in self.values:
@@ -32,9 +31,13 @@ def decode(reply: object) -> ScriptReply:
     """`[name, value, ...]` by name; raises the named error for `['refusal', REASON, name, value...]`."""
     if not isinstance(reply, list) or len(reply) % 2:
         raise TypeError(f"a pricing script returned {reply!r}, not a name/value list")
-    names = [n.decode() if isinstance(n, bytes) else str(n) for n in reply[0::2]]
+    names = [_text(n) for n in reply[0::2]]
     decoded = ScriptReply(dict(zip(names, reply[1::2], strict=True)))
     if "refusal" in decoded.values:
         metadata = {name: decoded.text(name) for name in names if name != "refusal"}
         raise refusal(decoded.text("refusal"), metadata)
     return decoded
+
+
+def _text(value: bytes | int) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -39,7 +39,9 @@ class PricingServicer(pricing_service_pb2_grpc.PricingServiceServicer):
         )
 
     async def CreateDiscountCode(self, request: pb.CreateDiscountCodeRequest, context):
-        state = await self._redemptions.create(convert.code_from_pb(request.discount_code), request.request_id)
+        state = await self._redemptions.create(
+            convert.code_from_pb(request.discount_code), request.request_id
+        )
         return pb.CreateDiscountCodeResponse(discount_code=convert.code_state_to_pb(state))
 
     async def GetDiscountCode(self, request: pb.GetDiscountCodeRequest, context):

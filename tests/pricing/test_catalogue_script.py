@@ -62,7 +62,11 @@ async def test_a_repeated_request_id_replays_or_is_refused_if_its_terms_differ(s
 async def test_malformed_arguments_write_nothing(store: CatalogueStore):
     script = store._update
     keys = [CONFIG_KEY, CHANGES_KEY, "pricing:{config}:req:x"]
-    for args in (["fp", -1, b"c", b"ch", 1000], ["fp", "one", b"c", b"ch", 1000], ["fp", 0, b"", b"ch", 1000]):
+    for args in (
+        ["fp", -1, b"c", b"ch", 1000],
+        ["fp", "one", b"c", b"ch", 1000],
+        ["fp", 0, b"", b"ch", 1000],
+    ):
         with pytest.raises(ResponseError, match="malformed arguments"):
             await script(keys=keys, args=args)
     assert await store.version() == 0

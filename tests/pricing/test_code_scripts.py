@@ -36,7 +36,9 @@ class Codes:
         definition = DiscountCode(code=code, kind=PERCENT, percent_off=10, create_ms=NOW, **terms)
         await self.store.create(definition, request_id=self.request_id())
 
-    async def reserve(self, code: str, order: str, account: str = "acct-1", *, now: int = NOW, terms_refusal=""):
+    async def reserve(
+        self, code: str, order: str, account: str = "acct-1", *, now: int = NOW, terms_refusal=""
+    ):
         return await self.store.reserve(
             code,
             order_id=order,
@@ -69,7 +71,12 @@ async def codes(any_redis) -> AsyncIterator[Codes]:
 async def test_create_stores_and_lists_a_code_once_and_replays_its_first_reply(codes: Codes):
     definition = DiscountCode(code="SAVE", kind=PERCENT, percent_off=10, create_ms=NOW)
     first = await codes.store.create(definition, request_id="c-1")
-    assert (first.definition, first.disabled, first.reserved_count, first.redeemed_count) == (definition, False, 0, 0)
+    assert (first.definition, first.disabled, first.reserved_count, first.redeemed_count) == (
+        definition,
+        False,
+        0,
+        0,
+    )
     assert await codes.store.create(definition, request_id="c-1") == first
     with pytest.raises(errors.DiscountCodeAlreadyExists):
         await codes.store.create(definition, request_id="c-2")

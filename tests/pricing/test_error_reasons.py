@@ -17,13 +17,17 @@ _REASON_LITERAL = re.compile(r"'([A-Z]+(?:_[A-Z]+)+)'")
 
 def _lua_reasons() -> set[str]:
     folder = resources.files("pricing_svc") / "lua"
-    texts = [f.read_text() for f in (*folder.iterdir(), *(folder / "codes").iterdir()) if f.name.endswith(".lua")]
+    texts = [
+        f.read_text() for f in (*folder.iterdir(), *(folder / "codes").iterdir()) if f.name.endswith(".lua")
+    ]
     return {reason for text in texts for reason in _REASON_LITERAL.findall(text)}
 
 
 def _error_classes(module) -> set[type]:
     return {
-        cls for cls in vars(module).values() if isinstance(cls, type) and issubclass(cls, svckit_errors.ServiceError)
+        cls
+        for cls in vars(module).values()
+        if isinstance(cls, type) and issubclass(cls, svckit_errors.ServiceError)
     }
 
 
@@ -40,6 +44,11 @@ def test_every_reason_a_lua_script_returns_is_an_error_reason():
 
 def test_every_error_pricing_svc_can_raise_carries_an_error_reason():
     classes = _error_classes(errors) | _error_classes(svckit_errors) | _error_classes(interceptors)
-    reasons = {cls.reason for cls in classes} - {"NOT_FOUND", "ALREADY_EXISTS", "FAILED_PRECONDITION", "ABORTED"}
+    reasons = {cls.reason for cls in classes} - {
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "FAILED_PRECONDITION",
+        "ABORTED",
+    }
     # Those four are svckit's generic bases; pricing_svc raises only their named subclasses.
     assert reasons - set(ErrorReason) == {"UNAVAILABLE", "DEPENDENCY_UNAVAILABLE"}

@@ -130,6 +130,10 @@ def _bad(seconds: int = 0, nanos: int = 0) -> Timestamp:
     return Timestamp(seconds=seconds, nanos=nanos)
 
 
+def _on_sale(**window) -> pb.Product:
+    return product("p", sale=pb.Sale(percent_off_list=10, **window))
+
+
 INVALID = [
     ("products", []),
     ("products[0].list_price_minor", [product("p", list_minor=-1)]),
@@ -162,10 +166,10 @@ INVALID = [
     ("products[0].display_name", [product("p", display_name="Nul\x00byte")]),
     ("products[0].display_name", [product("p", display_name="line\nbreak")]),
     ("products[0].display_name", [product("p", display_name="x" * 201)]),
-    ("products[0].sale.start_time", [product("p", sale=pb.Sale(percent_off_list=10, start_time=_bad(nanos=-1)))]),
-    ("products[0].sale.end_time", [product("p", sale=pb.Sale(percent_off_list=10, end_time=_bad(nanos=10**9)))]),
-    ("products[0].sale.end_time", [product("p", sale=pb.Sale(percent_off_list=10, end_time=_bad(253402300800)))]),
-    ("products[0].sale.start_time", [product("p", sale=pb.Sale(percent_off_list=10, start_time=_bad(-62135596801)))]),
+    ("products[0].sale.start_time", [_on_sale(start_time=_bad(nanos=-1))]),
+    ("products[0].sale.end_time", [_on_sale(end_time=_bad(nanos=10**9))]),
+    ("products[0].sale.end_time", [_on_sale(end_time=_bad(253402300800))]),  # year 10000
+    ("products[0].sale.start_time", [_on_sale(start_time=_bad(-62135596801))]),  # year 0
 ]
 
 
