@@ -33,6 +33,17 @@ local function order_record(order_key, now)
   return r
 end
 
+-- Confirm's and release's first steps: a replay of a repeated request, or a refusal if the code or
+-- the order's reservation of it is missing; else nil and the reservation record.
+local function order_step(code_key, order_key, request_key, code, fingerprint, now)
+  local replay = replayed(request_key, fingerprint)
+  if replay then return replay end
+  if redis.call('EXISTS', code_key) == 0 then return refuse('DISCOUNT_CODE_NOT_FOUND') end
+  local r = order_record(order_key, now)
+  if not r or r.code ~= code then return refuse('RESERVATION_NOT_FOUND') end
+  return nil, r
+end
+
 -- Writes the record and keeps it `retention_ms` past its expiry or this change, whichever is later.
 local function save_order(order_key, r, now, retention_ms)
   redis.call('HSET', order_key, 'code', r.code, 'account_id', r.account_id, 'product_id', r.product_id,

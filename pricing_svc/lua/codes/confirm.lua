@@ -8,11 +8,8 @@ if code == '' or order_id == '' or not (now and request_ttl_ms and retention_ms)
   return redis.error_reply('ERR confirm_code: malformed arguments')
 end
 
-local replay = replayed(request_key, fingerprint)
-if replay then return replay end
-if redis.call('EXISTS', code_key) == 0 then return refuse('DISCOUNT_CODE_NOT_FOUND') end
-local r = order_record(order_key, now)
-if not r or r.code ~= code then return refuse('RESERVATION_NOT_FOUND') end
+local early, r = order_step(code_key, order_key, request_key, code, fingerprint, now)
+if early then return early end
 if r.status == 'RELEASED' then return refuse('RESERVATION_RELEASED') end
 if r.status == 'EXPIRED' then return refuse('RESERVATION_EXPIRED') end
 if r.status == 'RESERVED' then

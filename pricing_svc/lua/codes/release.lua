@@ -7,11 +7,8 @@ if code == '' or order_id == '' or not (now and request_ttl_ms and retention_ms)
   return redis.error_reply('ERR release_code: malformed arguments')
 end
 
-local replay = replayed(request_key, fingerprint)
-if replay then return replay end
-if redis.call('EXISTS', code_key) == 0 then return refuse('DISCOUNT_CODE_NOT_FOUND') end
-local r = order_record(order_key, now)
-if not r or r.code ~= code then return refuse('RESERVATION_NOT_FOUND') end
+local early, r = order_step(code_key, order_key, request_key, code, fingerprint, now)
+if early then return early end
 if r.status == 'CONFIRMED' then return refuse('RESERVATION_CONFIRMED') end
 if r.status ~= 'RELEASED' then
   end_live(live_key, held_key, live_member(r.account_id, r.expire_ms, order_id))
