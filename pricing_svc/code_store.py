@@ -150,7 +150,7 @@ class CodeStore:
     async def list_names(self, *, after: str, count: int) -> list[str]:
         start = f"({after}" if after else "-"
         names = await self._redis.zrangebylex(INDEX_KEY, start, "+", start=0, num=count)
-        return [name.decode() for name in names]
+        return [name.decode() if isinstance(name, bytes) else name for name in names]
 
     async def reserve(
         self,
@@ -202,6 +202,6 @@ class CodeStore:
         )
         return _reservation(code, reply)
 
-    def _order_step_args(self, verb: str, code: str, order_id: str, now_ms: int) -> list[object]:
+    def _order_step_args(self, verb: str, code: str, order_id: str, now_ms: int) -> list[str | int]:
         fingerprint = _fingerprint(verb, code, order_id)
         return [code, order_id, fingerprint, now_ms, self._request_ttl_ms, self._order_retention_ms]

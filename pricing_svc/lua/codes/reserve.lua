@@ -27,7 +27,7 @@ end
 
 -- Sets `key` to expire with its last member, so an idle code's sets go away on their own.
 local function expire_with(key, expire_ms)
-  if redis.call('PEXPIRETIME', key) < expire_ms then redis.call('PEXPIREAT', key, expire_ms) end
+  if redis.call('PEXPIRETIME', key) < expire_ms then redis.call('PEXPIREAT', key, string.format('%d', expire_ms)) end
 end
 
 local replay = replayed(request_key, fingerprint)
@@ -58,7 +58,7 @@ local r = {code = code, account_id = account_id, product_id = product_id, status
   expire_ms = now + ttl_ms}
 save_order(order_key, r, now, retention_ms)
 local member = live_member(account_id, r.expire_ms, order_id)
-redis.call('ZADD', live_key, r.expire_ms, member)
+redis.call('ZADD', live_key, string.format('%d', r.expire_ms), member)
 expire_with(live_key, r.expire_ms)
 if def.max_per_account > 0 then
   redis.call('ZADD', held_key, 0, member)
