@@ -27,7 +27,9 @@ end
 
 -- Sets `key` to expire with its last member, so an idle code's sets go away on their own.
 local function expire_with(key, expire_ms)
-  if redis.call('PEXPIRETIME', key) < expire_ms then redis.call('PEXPIREAT', key, string.format('%d', expire_ms)) end
+  if redis.call('PEXPIRETIME', key) < expire_ms then
+    redis.call('PEXPIREAT', key, string.format('%d', expire_ms))
+  end
 end
 
 local replay = replayed(request_key, fingerprint)
