@@ -54,10 +54,8 @@ class CatalogueStore:
     ) -> Catalogue:
         """Writes version `expected_version + 1`; raises ConfigVersionMismatch if it is stale."""
         written = Catalogue(expected_version + 1, products, update_ms=now_ms, updated_by=caller)
-        config = convert.catalogue_to_pb(written)
-        change = pb.PricingConfigChange(
-            version=written.version, change_time=config.update_time, changed_by=caller, config=config
-        )
+        change = convert.change_to_pb(ConfigChange(written, change_ms=now_ms, changed_by=caller))
+        config = change.config
         terms = pb.PricingConfig(version=expected_version, products=config.products)
         fingerprint = hashlib.sha256(terms.SerializeToString(deterministic=True)).hexdigest()
         reply = await self._update(

@@ -128,6 +128,4 @@ _BY_REASON: dict[str, type[ServiceError]] = {
 
 def refusal(reason: str, metadata: Mapping[str, str]) -> ServiceError:
     """The error for a reason a script refused with; its metadata (e.g. current_version) goes to ErrorInfo."""
-    details = ", ".join(f"{k}={v}" for k, v in metadata.items())
-    message = reason.lower().replace("_", " ") + (f" ({details})" if details else "")
-    return _BY_REASON[reason](message, metadata=metadata)
+    return _BY_REASON[reason](metadata=metadata)
