@@ -16,31 +16,33 @@ _KIND_TO_PB = {PERCENT: pb.DISCOUNT_KIND_PERCENT, FIXED: pb.DISCOUNT_KIND_FIXED}
 _KIND_FROM_PB = {v: k for k, v in _KIND_TO_PB.items()}
 
 
-def _ms(message, name: str, v: Violations | None = None, at: str = "") -> int:
-    """An unset Timestamp is 0 ms, which every domain type reads as "no bound"; one out of the
-    Timestamp range is a violation of field `at`."""
-    if not message.HasField(name):
-        return 0
-    return ms_from_timestamp(v if v is not None else Violations(), getattr(message, name), at + name)
+def _ms(message, name: str) -> int:
+    """A stored Timestamp in ms; unset is 0, which every domain type reads as "no bound"."""
+    return getattr(message, name).ToMilliseconds() if message.HasField(name) else 0
+
+
+def _checked_ms(message, name: str, v: Violations, at: str) -> int:
+    """A request's Timestamp in ms, or 0 and a violation of field `at + name` if out of range."""
+    return ms_from_timestamp(v, getattr(message, name), at + name) if message.HasField(name) else 0
 
 
 def products_from_pb(products: Iterable[pb.Product]) -> tuple[Product, ...]:
     """Raises InvalidArgument for timestamps out of range; the domain checks everything else."""
     v = Violations()
-    converted = tuple(product_from_pb(p, v, f"products[{i}].") for i, p in enumerate(products))
+    converted = tuple(_product_from_pb(p, v, f"products[{i}].") for i, p in enumerate(products))
     v.raise_if_any()
     return converted
 
 
-def product_from_pb(p: pb.Product, v: Violations | None = None, at: str = "") -> Product:
+def _product_from_pb(p: pb.Product, v: Violations, at: str = "") -> Product:
     sale = None
     if p.HasField("sale"):
         which = p.sale.WhichOneof("price")
         sale = Sale(
             sale_price_minor=p.sale.sale_price_minor if which == "sale_price_minor" else None,
             percent_off_list=p.sale.percent_off_list if which == "percent_off_list" else None,
-            start_ms=_ms(p.sale, "start_time", v, at + "sale."),
-            end_ms=_ms(p.sale, "end_time", v, at + "sale."),
+            start_ms=_checked_ms(p.sale, "start_time", v, at + "sale."),
+            end_ms=_checked_ms(p.sale, "end_time", v, at + "sale."),
         )
     return Product(
         product_id=p.product_id,
@@ -76,7 +78,7 @@ def product_to_pb(p: Product) -> pb.Product:
 def catalogue_from_pb(config: pb.PricingConfig) -> Catalogue:
     return Catalogue(
         version=config.version,
-        products=tuple(product_from_pb(p) for p in config.products),
+        products=products_from_pb(config.products),
         update_ms=_ms(config, "update_time"),
         updated_by=config.updated_by,
     )
@@ -101,8 +103,8 @@ def code_from_pb(c: pb.DiscountCode) -> DiscountCode:
         percent_off=c.percent_off,
         amount_off_minor=c.amount_off_minor,
         currency=c.currency,
-        start_ms=_ms(c, "start_time", v, "discount_code."),
-        end_ms=_ms(c, "end_time", v, "discount_code."),
+        start_ms=_checked_ms(c, "start_time", v, "discount_code."),
+        end_ms=_checked_ms(c, "end_time", v, "discount_code."),
         max_redemptions=c.max_redemptions,
         max_per_account=c.max_per_account,
         product_ids=tuple(c.product_ids),
