@@ -45,10 +45,11 @@ local function order_step(code_key, order_key, request_key, code, fingerprint, n
 end
 
 -- Writes the record and keeps it `retention_ms` past its expiry or this change, whichever is later.
+-- Expiries are relative (PEXPIRE), so a skew between our clock and Redis' moves none of them earlier.
 local function save_order(order_key, r, now, retention_ms)
   redis.call('HSET', order_key, 'code', r.code, 'account_id', r.account_id, 'product_id', r.product_id,
     'status', r.status, 'expire_ms', string.format('%d', r.expire_ms))
-  redis.call('PEXPIREAT', order_key, string.format('%d', math.max(r.expire_ms, now) + retention_ms))
+  redis.call('PEXPIRE', order_key, string.format('%d', math.max(r.expire_ms - now, 0) + retention_ms))
 end
 
 -- A live reservation's member in the code's live and held sets: the account first, so the held set

@@ -25,11 +25,11 @@ local function purge_lapsed()
   end
 end
 
--- Sets `key` to expire with its last member, so an idle code's sets go away on their own.
-local function expire_with(key, expire_ms)
-  if redis.call('PEXPIRETIME', key) < expire_ms then
-    redis.call('PEXPIREAT', key, string.format('%d', expire_ms))
-  end
+-- Keeps `key` until `retention_ms` after its last member lapses, so an idle code's sets go away on
+-- their own; the margin keeps clock skew from dropping a set while a member is still live.
+local function keep_past(key, lapse_in_ms)
+  local keep_ms = lapse_in_ms + retention_ms
+  if redis.call('PTTL', key) < keep_ms then redis.call('PEXPIRE', key, string.format('%d', keep_ms)) end
 end
 
 local replay = replayed(request_key, fingerprint)
@@ -61,9 +61,9 @@ local r = {code = code, account_id = account_id, product_id = product_id, status
 save_order(order_key, r, now, retention_ms)
 local member = live_member(account_id, r.expire_ms, order_id)
 redis.call('ZADD', live_key, string.format('%d', r.expire_ms), member)
-expire_with(live_key, r.expire_ms)
+keep_past(live_key, ttl_ms)
 if def.max_per_account > 0 then
   redis.call('ZADD', held_key, 0, member)
-  expire_with(held_key, r.expire_ms)
+  keep_past(held_key, ttl_ms)
 end
 return recorded(request_key, fingerprint, request_ttl_ms, reservation_reply(order_id, r))
