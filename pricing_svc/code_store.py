@@ -10,8 +10,9 @@ Keys (all under `pricing:{codes}`):
   pricing:{codes}:code:<CODE>             hash    def (JSON, never changes), disabled (0|1), redeemed
                                                   (confirmed count); no TTL
   pricing:{codes}:code:<CODE>:live        zset    live reservations "<account>:<expire_ms>:<order>" scored
-                                                  by expire_ms; expires with its last member, lapsed ones
-                                                  purged `PURGE_BATCH` per reservation
+                                                  by expire_ms; TTL `order_retention_ms` past its last
+                                                  member's expiry; lapsed ones purged `PURGE_BATCH` per
+                                                  reservation
   pricing:{codes}:code:<CODE>:held        zset    the same members at score 0, counted per account by
                                                   lexical range (codes with max_per_account only); same TTL
   pricing:{codes}:code:<CODE>:redeemed_by hash    account -> confirmed redemptions (codes with
