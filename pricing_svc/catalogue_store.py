@@ -23,7 +23,7 @@ CONFIG_KEY = tagged_key("pricing", "config")
 CHANGES_KEY = tagged_key("pricing", "config", "changes")
 
 
-def _request_key(request_id: str) -> str:
+def request_key(request_id: str) -> str:
     return tagged_key("pricing", "config", "req", request_id)
 
 
@@ -59,7 +59,7 @@ class CatalogueStore:
         terms = pb.PricingConfig(version=expected_version, products=config.products)
         fingerprint = hashlib.sha256(terms.SerializeToString(deterministic=True)).hexdigest()
         reply = await self._update(
-            keys=[CONFIG_KEY, CHANGES_KEY, _request_key(request_id)],
+            keys=[CONFIG_KEY, CHANGES_KEY, request_key(request_id)],
             args=[
                 fingerprint,
                 expected_version,

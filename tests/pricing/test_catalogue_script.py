@@ -8,7 +8,7 @@ import pytest
 from redis.exceptions import ResponseError
 
 from pricing_svc.catalogue import DEFAULT_CATALOGUE
-from pricing_svc.catalogue_store import CHANGES_KEY, CONFIG_KEY, CatalogueStore
+from pricing_svc.catalogue_store import CHANGES_KEY, CONFIG_KEY, CatalogueStore, request_key
 from pricing_svc.errors import ConfigVersionMismatch
 from pricing_svc.settings import Settings
 from svckit.errors import RequestIdReused
@@ -61,7 +61,7 @@ async def test_a_repeated_request_id_replays_or_is_refused_if_its_terms_differ(s
 
 async def test_malformed_arguments_write_nothing(store: CatalogueStore):
     script = store._update
-    keys = [CONFIG_KEY, CHANGES_KEY, "pricing:{config}:req:x"]
+    keys = [CONFIG_KEY, CHANGES_KEY, request_key("x")]
     for args in (
         ["fp", -1, b"c", b"ch", 1000],
         ["fp", "one", b"c", b"ch", 1000],
