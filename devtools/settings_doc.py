@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from balance_svc.config import Settings as BalanceSettings
 from payment_svc.config import Settings as PaymentSettings
-from pricing_svc.config import Settings as PricingSettings
+from pricing_svc.settings import Settings as PricingSettings
 from svckit.config import CommonSettings
 
 SERVICES = {

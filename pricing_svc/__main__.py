@@ -1,7 +1,7 @@
 """Runs pricing_svc until SIGTERM: `python -m pricing_svc`."""
 
-from pricing_svc.config import Settings
 from pricing_svc.server import create_server
+from pricing_svc.settings import Settings
 from svckit.server import run
 
 if __name__ == "__main__":

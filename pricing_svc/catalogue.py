@@ -10,7 +10,7 @@ from enum import IntEnum
 from pricing_svc import money
 from pricing_svc.errors import ProductNotFound
 from svckit.errors import Violations
-from svckit.validation import MAX_AMOUNT_MINOR
+from svckit.validation import MAX_AMOUNT_MINOR, check_text
 
 PRODUCT_ID_RE = re.compile(r"[a-z0-9_-]{1,64}")
 MAX_PRODUCTS = 1000
@@ -83,6 +83,15 @@ class Catalogue:
             raise ProductNotFound(f"product {product_id!r} is not in the catalogue") from None
 
 
+@dataclass(frozen=True)
+class ConfigChange:
+    """One audit entry: the version a change wrote, when, by whom."""
+
+    catalogue: Catalogue
+    change_ms: int
+    changed_by: str
+
+
 LAUNCH_PRODUCT_ID = "launch-product"
 
 DEFAULT_CATALOGUE = Catalogue(
@@ -100,6 +109,10 @@ DEFAULT_CATALOGUE = Catalogue(
 )
 
 
+def check_product_id(v: Violations, value: str, field: str = "product_id") -> None:
+    v.check(bool(PRODUCT_ID_RE.fullmatch(value)), field, "must be 1-64 characters of [a-z0-9_-]")
+
+
 def check_products(v: Violations, products: Sequence[Product]) -> None:
     """Adds a violation for every bad field, so a broken catalogue is never stored."""
     v.check(0 < len(products) <= MAX_PRODUCTS, "products", f"must hold 1 to {MAX_PRODUCTS} products")
@@ -109,17 +122,14 @@ def check_products(v: Violations, products: Sequence[Product]) -> None:
 
 
 def _check_product(v: Violations, p: Product, at: str, seen: set[str]) -> None:
-    if not PRODUCT_ID_RE.fullmatch(p.product_id):
-        v.add(f"{at}.product_id", "must be 1-64 characters of [a-z0-9_-]")
-    elif p.product_id in seen:
-        v.add(f"{at}.product_id", f"duplicates product {p.product_id!r}")
+    check_product_id(v, p.product_id, f"{at}.product_id")
+    v.check(p.product_id not in seen, f"{at}.product_id", f"duplicates product {p.product_id!r}")
     seen.add(p.product_id)
-    v.check(len(p.display_name) <= MAX_DISPLAY_NAME, f"{at}.display_name", "must be at most 200 characters")
+    check_text(v, p.display_name, f"{at}.display_name", max_chars=MAX_DISPLAY_NAME)
     v.check(p.base_mode in (Mode.LAUNCH, Mode.RRP), f"{at}.base_mode", "must be PRICING_MODE_LAUNCH or _RRP")
-    if p.currency not in money.MIN_CHARGE_MINOR:
-        v.add(f"{at}.currency", f"must be one of {', '.join(sorted(money.MIN_CHARGE_MINOR))}")
+    floor = _min_charge(v, p.currency, f"{at}.currency")
+    if floor is None:
         return  # the price checks below depend on the currency's minimum charge
-    floor = money.MIN_CHARGE_MINOR[p.currency]
     # Prices are at least the minimum charge, so the minimum-charge rule only ever shrinks a discount.
     if not floor <= p.list_price_minor <= MAX_AMOUNT_MINOR:
         v.add(f"{at}.list_price_minor", f"must be between {floor} and {MAX_AMOUNT_MINOR}")
@@ -130,10 +140,19 @@ def _check_product(v: Violations, p: Product, at: str, seen: set[str]) -> None:
         f"must be between {floor} and the list price",
     )
     if p.sale is not None:
-        _check_sale(v, p.sale, p.list_price_minor, floor, f"{at}.sale")
+        _check_sale(v, p.sale, p.list_price_minor, floor, p.currency, f"{at}.sale")
 
 
-def _check_sale(v: Violations, sale: Sale, list_price_minor: int, floor: int, at: str) -> None:
+def _min_charge(v: Violations, currency: str, field: str) -> int | None:
+    """The currency's minimum charge, or None and a violation if products can't be priced in it."""
+    floor = money.min_charge_minor(currency)
+    if floor is None:
+        known = ", ".join(money.PRICED_CURRENCIES)
+        v.add(field, f"must be an ISO 4217 code with a known Stripe minimum charge, one of {known}")
+    return floor
+
+
+def _check_sale(v: Violations, sale: Sale, list_price_minor: int, floor: int, currency: str, at: str) -> None:
     if sale.sale_price_minor is not None:
         v.check(
             floor <= sale.sale_price_minor <= list_price_minor,
@@ -144,7 +163,8 @@ def _check_sale(v: Violations, sale: Sale, list_price_minor: int, floor: int, at
         if not 1 <= sale.percent_off_list <= 99:
             v.add(f"{at}.percent_off_list", "must be between 1 and 99")
         elif sale.price_minor(list_price_minor) < floor:
-            v.add(f"{at}.percent_off_list", f"leaves a sale price below the minimum charge {floor}")
+            minimum = money.display(floor, currency)
+            v.add(f"{at}.percent_off_list", f"leaves a sale price below the minimum charge {minimum}")
     else:
         v.add(f"{at}.price", "set sale_price_minor or percent_off_list")
     if sale.start_ms and sale.end_ms:

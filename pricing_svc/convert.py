@@ -2,31 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pricing.v1 import pricing_service_pb2 as pb
 
-from pricing_svc.catalogue import Catalogue, Product, Sale
+from pricing_svc.catalogue import Catalogue, ConfigChange, Product, Sale
 from pricing_svc.codes import FIXED, PERCENT, CodeState, DiscountCode, Reservation
 from pricing_svc.quotes import Quote
-from svckit.timestamps import timestamp_from_ms
+from svckit.errors import Violations
+from svckit.timestamps import ms_from_timestamp, timestamp_from_ms
 
 _KIND_TO_PB = {PERCENT: pb.DISCOUNT_KIND_PERCENT, FIXED: pb.DISCOUNT_KIND_FIXED}
 _KIND_FROM_PB = {v: k for k, v in _KIND_TO_PB.items()}
 
 
 def _ms(message, name: str) -> int:
-    """An unset Timestamp is 0 ms, which every domain type reads as "no bound"."""
+    """A stored Timestamp in ms; unset is 0, which every domain type reads as "no bound"."""
     return getattr(message, name).ToMilliseconds() if message.HasField(name) else 0
 
 
-def product_from_pb(p: pb.Product) -> Product:
+def _checked_ms(message, name: str, v: Violations, at: str) -> int:
+    """A request's Timestamp in ms, or 0 and a violation of field `at + name` if out of range."""
+    return ms_from_timestamp(v, getattr(message, name), at + name) if message.HasField(name) else 0
+
+
+def products_from_pb(products: Iterable[pb.Product]) -> tuple[Product, ...]:
+    """Raises InvalidArgument for timestamps out of range; the domain checks everything else."""
+    v = Violations()
+    converted = tuple(_product_from_pb(p, v, f"products[{i}].") for i, p in enumerate(products))
+    v.raise_if_any()
+    return converted
+
+
+def _product_from_pb(p: pb.Product, v: Violations, at: str = "") -> Product:
     sale = None
     if p.HasField("sale"):
         which = p.sale.WhichOneof("price")
         sale = Sale(
             sale_price_minor=p.sale.sale_price_minor if which == "sale_price_minor" else None,
             percent_off_list=p.sale.percent_off_list if which == "percent_off_list" else None,
-            start_ms=_ms(p.sale, "start_time"),
-            end_ms=_ms(p.sale, "end_time"),
+            start_ms=_checked_ms(p.sale, "start_time", v, at + "sale."),
+            end_ms=_checked_ms(p.sale, "end_time", v, at + "sale."),
         )
     return Product(
         product_id=p.product_id,
@@ -62,7 +78,7 @@ def product_to_pb(p: Product) -> pb.Product:
 def catalogue_from_pb(config: pb.PricingConfig) -> Catalogue:
     return Catalogue(
         version=config.version,
-        products=tuple(product_from_pb(p) for p in config.products),
+        products=products_from_pb(config.products),
         update_ms=_ms(config, "update_time"),
         updated_by=config.updated_by,
     )
@@ -77,22 +93,39 @@ def catalogue_to_pb(catalogue: Catalogue) -> pb.PricingConfig:
     )
 
 
-def code_from_pb(c: pb.DiscountCode, *, code: str, create_ms: int) -> DiscountCode:
-    """The definition to create; output-only fields are ignored, `code` is already normalised."""
-    return DiscountCode(
-        code=code,
+def code_from_pb(c: pb.DiscountCode) -> DiscountCode:
+    """The definition to create, as typed; output-only fields are ignored. Raises InvalidArgument
+    for timestamps out of range; the domain checks everything else."""
+    v = Violations()
+    definition = DiscountCode(
+        code=c.code,
         kind=_KIND_FROM_PB.get(c.kind, ""),
         percent_off=c.percent_off,
         amount_off_minor=c.amount_off_minor,
         currency=c.currency,
-        start_ms=_ms(c, "start_time"),
-        end_ms=_ms(c, "end_time"),
+        start_ms=_checked_ms(c, "start_time", v, "discount_code."),
+        end_ms=_checked_ms(c, "end_time", v, "discount_code."),
         max_redemptions=c.max_redemptions,
         max_per_account=c.max_per_account,
         product_ids=tuple(c.product_ids),
         min_price_minor=c.min_price_minor,
         stacks_with_sale=c.stacks_with_sale,
-        create_ms=create_ms,
+    )
+    v.raise_if_any()
+    return definition
+
+
+def change_from_pb(c: pb.PricingConfigChange) -> ConfigChange:
+    return ConfigChange(catalogue_from_pb(c.config), _ms(c, "change_time"), c.changed_by)
+
+
+def change_to_pb(c: ConfigChange) -> pb.PricingConfigChange:
+    config = catalogue_to_pb(c.catalogue)
+    return pb.PricingConfigChange(
+        version=c.catalogue.version,
+        change_time=timestamp_from_ms(c.change_ms),
+        changed_by=c.changed_by,
+        config=config,
     )
 
 
@@ -123,7 +156,7 @@ def reservation_to_pb(r: Reservation) -> pb.Reservation:
         code=r.code,
         order_id=r.order_id,
         account_id=r.account_id,
-        status=pb.ReservationStatus.Value(f"RESERVATION_STATUS_{r.status}"),
+        status=pb.ReservationStatus.Value(f"RESERVATION_STATUS_{r.status.value}"),
         expire_time=timestamp_from_ms(r.expire_ms),
     )
 

@@ -1,6 +1,9 @@
-"""pricing_svc's named errors; each `reason` is the ErrorInfo reason clients see."""
+"""pricing_svc's error reasons (mirroring pricing.v1.ErrorReason) and the named errors that carry them."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
 
 from svckit.errors import (
     Aborted,
@@ -12,68 +15,96 @@ from svckit.errors import (
 )
 
 
+class ErrorReason(StrEnum):
+    """Every ErrorInfo reason pricing_svc sends; a test keeps it equal to the proto and the Lua scripts."""
+
+    INVALID_ARGUMENT = "INVALID_ARGUMENT"
+    PRODUCT_NOT_FOUND = "PRODUCT_NOT_FOUND"
+    DISCOUNT_CODE_NOT_FOUND = "DISCOUNT_CODE_NOT_FOUND"
+    RESERVATION_NOT_FOUND = "RESERVATION_NOT_FOUND"
+    DISCOUNT_CODE_ALREADY_EXISTS = "DISCOUNT_CODE_ALREADY_EXISTS"
+    CONFIG_VERSION_MISMATCH = "CONFIG_VERSION_MISMATCH"
+    DISCOUNT_CODE_EXPIRED = "DISCOUNT_CODE_EXPIRED"
+    DISCOUNT_CODE_NOT_YET_VALID = "DISCOUNT_CODE_NOT_YET_VALID"
+    DISCOUNT_CODE_DISABLED = "DISCOUNT_CODE_DISABLED"
+    DISCOUNT_CODE_EXHAUSTED = "DISCOUNT_CODE_EXHAUSTED"
+    DISCOUNT_CODE_ACCOUNT_LIMIT_REACHED = "DISCOUNT_CODE_ACCOUNT_LIMIT_REACHED"
+    DISCOUNT_CODE_NOT_APPLICABLE = "DISCOUNT_CODE_NOT_APPLICABLE"
+    RESERVATION_CONFLICT = "RESERVATION_CONFLICT"
+    RESERVATION_RELEASED = "RESERVATION_RELEASED"
+    RESERVATION_EXPIRED = "RESERVATION_EXPIRED"
+    RESERVATION_CONFIRMED = "RESERVATION_CONFIRMED"
+    REQUEST_ID_REUSED = "REQUEST_ID_REUSED"
+    ADMIN_TOKEN_MISSING = "ADMIN_TOKEN_MISSING"
+    ADMIN_TOKEN_INVALID = "ADMIN_TOKEN_INVALID"
+    ADMIN_DISABLED = "ADMIN_DISABLED"
+    BACKEND_UNAVAILABLE = "BACKEND_UNAVAILABLE"
+    NOT_IMPLEMENTED = "NOT_IMPLEMENTED"
+    INTERNAL = "INTERNAL"
+
+
 class ProductNotFound(NotFound):
-    reason = "PRODUCT_NOT_FOUND"
+    reason = ErrorReason.PRODUCT_NOT_FOUND
 
 
 class DiscountCodeNotFound(NotFound):
-    reason = "DISCOUNT_CODE_NOT_FOUND"
+    reason = ErrorReason.DISCOUNT_CODE_NOT_FOUND
 
 
 class ReservationNotFound(NotFound):
-    reason = "RESERVATION_NOT_FOUND"
+    reason = ErrorReason.RESERVATION_NOT_FOUND
 
 
 class DiscountCodeAlreadyExists(AlreadyExists):
-    reason = "DISCOUNT_CODE_ALREADY_EXISTS"
+    reason = ErrorReason.DISCOUNT_CODE_ALREADY_EXISTS
 
 
 class ConfigVersionMismatch(Aborted):
-    reason = "CONFIG_VERSION_MISMATCH"
+    reason = ErrorReason.CONFIG_VERSION_MISMATCH
 
 
 class DiscountCodeExpired(FailedPrecondition):
-    reason = "DISCOUNT_CODE_EXPIRED"
+    reason = ErrorReason.DISCOUNT_CODE_EXPIRED
 
 
 class DiscountCodeNotYetValid(FailedPrecondition):
-    reason = "DISCOUNT_CODE_NOT_YET_VALID"
+    reason = ErrorReason.DISCOUNT_CODE_NOT_YET_VALID
 
 
 class DiscountCodeDisabled(FailedPrecondition):
-    reason = "DISCOUNT_CODE_DISABLED"
+    reason = ErrorReason.DISCOUNT_CODE_DISABLED
 
 
 class DiscountCodeExhausted(FailedPrecondition):
-    reason = "DISCOUNT_CODE_EXHAUSTED"
+    reason = ErrorReason.DISCOUNT_CODE_EXHAUSTED
 
 
 class DiscountCodeAccountLimitReached(FailedPrecondition):
-    reason = "DISCOUNT_CODE_ACCOUNT_LIMIT_REACHED"
+    reason = ErrorReason.DISCOUNT_CODE_ACCOUNT_LIMIT_REACHED
 
 
 class DiscountCodeNotApplicable(FailedPrecondition):
-    reason = "DISCOUNT_CODE_NOT_APPLICABLE"
+    reason = ErrorReason.DISCOUNT_CODE_NOT_APPLICABLE
 
 
 class ReservationConflict(FailedPrecondition):
-    reason = "RESERVATION_CONFLICT"
+    reason = ErrorReason.RESERVATION_CONFLICT
 
 
 class ReservationReleased(FailedPrecondition):
-    reason = "RESERVATION_RELEASED"
+    reason = ErrorReason.RESERVATION_RELEASED
 
 
 class ReservationExpired(FailedPrecondition):
-    reason = "RESERVATION_EXPIRED"
+    reason = ErrorReason.RESERVATION_EXPIRED
 
 
 class ReservationConfirmed(FailedPrecondition):
-    reason = "RESERVATION_CONFIRMED"
+    reason = ErrorReason.RESERVATION_CONFIRMED
 
 
-# Lua scripts answer with a reason name; this turns it back into the exception to raise.
-BY_REASON: dict[str, type[ServiceError]] = {
+# The refusals a Lua script may answer with, by reason.
+_BY_REASON: dict[str, type[ServiceError]] = {
     cls.reason: cls
     for cls in (
         DiscountCodeNotFound,
@@ -93,3 +124,8 @@ BY_REASON: dict[str, type[ServiceError]] = {
         RequestIdReused,
     )
 }
+
+
+def refusal(reason: str, metadata: Mapping[str, str]) -> ServiceError:
+    """The error for a reason a script refused with; its metadata (e.g. current_version) goes to ErrorInfo."""
+    return _BY_REASON[reason](metadata=metadata)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pricing_svc import money
 from pricing_svc.catalogue import Mode, Product
 from pricing_svc.codes import DiscountCode
-from pricing_svc.errors import DiscountCodeNotApplicable
+from pricing_svc.errors import ErrorReason
 
 
 @dataclass(frozen=True)
@@ -44,15 +44,11 @@ def price(
     mode, mode_price = product.price_at(now_ms)
     final, applied, reason = mode_price, "", code_not_applied_reason
     if code is not None:
-        base = mode_price
-        if mode == Mode.SALE and not code.stacks_with_sale:
-            base = product.list_price_minor
-        off = money.discount_minor(base, percent_off=code.percent_off, amount_off_minor=code.amount_off_minor)
-        with_code = money.charge_minor(base, off, product.currency)
-        if with_code < mode_price:
-            final, applied = with_code, code.code
+        with_code = _with_code(product, mode, mode_price, code)
+        if with_code is None:
+            reason = ErrorReason.DISCOUNT_CODE_NOT_APPLICABLE
         else:
-            reason = DiscountCodeNotApplicable.reason
+            final, applied = with_code, code.code
     return Quote(
         product_id=product.product_id,
         currency=product.currency,
@@ -66,3 +62,23 @@ def price(
         code_not_applied_reason=reason,
         quote_ms=now_ms,
     )
+
+
+def code_refusal(code: DiscountCode, product: Product, now_ms: int) -> ErrorReason | None:
+    """Why the code's terms rule it out for `product` now (window, products, currency, minimum
+    price, or it would not lower the price), or None; its counts are the store's to check."""
+    mode, mode_price = product.price_at(now_ms)
+    refusal = code.terms_refusal(product, mode_price, now_ms)
+    if refusal is None and _with_code(product, mode, mode_price, code) is None:
+        return ErrorReason.DISCOUNT_CODE_NOT_APPLICABLE
+    return refusal
+
+
+def _with_code(product: Product, mode: Mode, mode_price: int, code: DiscountCode) -> int | None:
+    """What the buyer pays with the code, or None if that is not below the mode price."""
+    base = mode_price
+    if mode == Mode.SALE and not code.stacks_with_sale:
+        base = product.list_price_minor
+    off = money.discount_minor(base, percent_off=code.percent_off, amount_off_minor=code.amount_off_minor)
+    with_code = money.charge_minor(base, off, product.currency)
+    return with_code if with_code < mode_price else None

@@ -13,7 +13,7 @@ import yaml
 
 from balance_svc.config import Settings as BalanceSettings
 from payment_svc.config import Settings as PaymentSettings
-from pricing_svc.config import Settings as PricingSettings
+from pricing_svc.settings import Settings as PricingSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"

@@ -9,8 +9,8 @@ import sys
 from balance_svc.config import Settings as BalanceSettings
 from balance_svc.server import create_server as create_balance
 from devtools.redis_procs import free_port
-from pricing_svc.config import Settings as PricingSettings
 from pricing_svc.server import create_server as create_pricing
+from pricing_svc.settings import Settings as PricingSettings
 from tests.conftest import base_settings
 
 

@@ -20,9 +20,9 @@ from balance_svc.server import create_server as create_balance
 from devtools.redis_procs import RedisProcess
 from payment_svc.config import Settings as PaymentSettings
 from payment_svc.server import create_server as create_payment
-from pricing_svc.config import Settings as PricingSettings
 from pricing_svc.server import ADMIN_METHODS as PRICING_ADMIN_METHODS
 from pricing_svc.server import create_server as create_pricing
+from pricing_svc.settings import Settings as PricingSettings
 from svckit.status import error_info
 from tests.conftest import ADMIN_METADATA, base_settings
 

@@ -14,8 +14,8 @@ import pytest
 from balance_svc.config import Settings as BalanceSettings
 from balance_svc.server import create_server as create_balance
 from pricing_svc.catalogue import DEFAULT_CATALOGUE, LAUNCH_PRODUCT_ID
-from pricing_svc.config import Settings as PricingSettings
 from pricing_svc.server import create_server as create_pricing
+from pricing_svc.settings import Settings as PricingSettings
 from tests.conftest import ADMIN_TOKEN, base_settings
 
 ROOT = Path(__file__).resolve().parents[2]

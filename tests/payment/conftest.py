@@ -16,8 +16,8 @@ from balance_svc.server import create_server as create_balance
 from devtools.fake_stripe import FakeStripe
 from payment_svc.config import Settings as PaymentSettings
 from payment_svc.server import PaymentApp, build
-from pricing_svc.config import Settings as PricingSettings
 from pricing_svc.server import create_server as create_pricing
+from pricing_svc.settings import Settings as PricingSettings
 from svckit.clock import ManualClock, SystemClock
 from svckit.redis_client import connect
 from tests.conftest import base_settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pricing_svc.config import Settings
+from pricing_svc.settings import Settings
 from tests.conftest import base_settings
 from tests.pricing.support import Pricing, start_pricing
 

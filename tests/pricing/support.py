@@ -102,7 +102,7 @@ async def start_pricing(start_server, channel_to, settings, clock: ManualClock |
 def product(product_id: str, *, list_minor=4999, launch_minor=2999, mode=pb.PRICING_MODE_LAUNCH, **kw):
     return pb.Product(
         product_id=product_id,
-        display_name=product_id.title(),
+        display_name=kw.pop("display_name", product_id.title()),
         currency=kw.pop("currency", "USD"),
         list_price_minor=list_minor,
         launch_price_minor=launch_minor,

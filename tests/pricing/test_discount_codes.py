@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 from pricing.v1 import pricing_service_pb2 as pb
 
 from tests.conftest import ADMIN_METADATA
@@ -106,6 +107,11 @@ async def test_create_is_idempotent_by_request_id(pricing: Pricing):
 
 BAD_CODES = [
     ("discount_code.code", dict(code="ab")),
+    ("discount_code.code", dict(code="ßß")),  # upper() would store SSSS, which nobody typed
+    ("discount_code.code", dict(code="ﬁve")),  # the ligature would become FIVE
+    ("discount_code.currency", dict(kind=pb.DISCOUNT_KIND_FIXED, amount_off_minor=5, currency="ZZZ")),
+    ("discount_code.start_time", dict(start_time=Timestamp(seconds=0, nanos=-1))),
+    ("discount_code.end_time", dict(end_time=Timestamp(seconds=253402300800))),
     ("discount_code.code", dict(code="no spaces")),
     ("discount_code.code", dict(code="x" * 33)),
     ("discount_code.kind", dict(kind=pb.DISCOUNT_KIND_UNSPECIFIED)),
@@ -166,6 +172,14 @@ async def test_codes_are_listed_in_code_order_page_by_page(pricing: Pricing):
         grpc.StatusCode.INVALID_ARGUMENT,
         "INVALID_ARGUMENT",
     )
+
+
+async def test_a_page_size_above_the_maximum_is_coerced_down(pricing_single: Pricing):
+    await pricing_single.create_code("ONLY")
+    page = await pricing_single.stub.ListDiscountCodes(
+        pb.ListDiscountCodesRequest(page_size=10**6), metadata=ADMIN_METADATA
+    )
+    assert ([c.code for c in page.discount_codes], page.next_page_token) == (["ONLY"], "")
 
 
 async def test_disabling_stops_new_reservations_but_keeps_open_ones_confirmable(pricing: Pricing):

@@ -29,14 +29,14 @@ def test_percent_of_rounds_half_up_on_the_discount(price, percent, expected):
     price=st.integers(min_value=50, max_value=10**12),
     percent_off=st.integers(min_value=0, max_value=100),
     amount_off=st.integers(min_value=0, max_value=10**12),
-    currency=st.sampled_from(sorted(money.MIN_CHARGE_MINOR)),
+    currency=st.sampled_from(money.PRICED_CURRENCIES),
 )
 @settings(max_examples=300, deadline=None)
 def test_a_charge_is_free_or_between_the_minimum_and_the_price(price, percent_off, amount_off, currency):
     off = money.discount_minor(price, percent_off=percent_off, amount_off_minor=amount_off)
     final = money.charge_minor(price, off, currency)
     assert 0 <= off <= price
-    assert final == 0 or money.MIN_CHARGE_MINOR[currency] <= final <= price
+    assert final == 0 or min(money.min_charge_minor(currency), price) <= final <= price
     assert final == 0 or final >= price - off  # the minimum charge only ever shrinks a discount
     assert (final == 0) == (off == price)
 
@@ -47,3 +47,19 @@ def test_a_final_amount_below_the_minimum_charge_is_raised_to_it():
     assert money.charge_minor(2999, 10**6, "USD") == 0
     assert money.charge_minor(2999, 2949, "USD") == 50
     assert money.charge_minor(2999, 2948, "USD") == 51
+
+
+def test_minimum_charges_follow_each_currencys_minor_unit():
+    assert {c: money.min_charge_minor(c) for c in ("USD", "GBP", "JPY", "HUF")} == {
+        "USD": 50,  # 0.50 USD in cents
+        "GBP": 30,
+        "JPY": 50,  # JPY has no minor unit: 50 yen
+        "HUF": 17500,  # 175.00 HUF in fillér
+    }
+    assert money.charge_minor(5000, 4990, "JPY") == 50
+    assert money.min_charge_minor("ZZZ") is None  # not ISO 4217
+    assert money.min_charge_minor("XAU") is None  # no minor unit: gold is not money here
+
+
+def test_amounts_display_in_major_units_of_their_currency():
+    assert [money.display(2999, c) for c in ("USD", "JPY", "BHD")] == ["29.99 USD", "2999 JPY", "2.999 BHD"]

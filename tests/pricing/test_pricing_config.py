@@ -6,10 +6,11 @@ import asyncio
 
 import grpc
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 from pricing.v1 import pricing_service_pb2 as pb
 
 from devtools.redis_procs import RedisProcess
-from pricing_svc.config import Settings
+from pricing_svc.settings import Settings
 from tests.conftest import ADMIN_METADATA, base_settings
 from tests.pricing.support import Pricing, fails_with, product, start_pricing, ts, unique
 
@@ -124,6 +125,15 @@ async def test_the_audit_trail_pages_newest_first(pricing: Pricing):
     assert pages == [[1005, 1004], [1003, 1002], [1001]]
 
 
+def _bad(seconds: int = 0, nanos: int = 0) -> Timestamp:
+    """A Timestamp outside the range google.protobuf.Timestamp allows."""
+    return Timestamp(seconds=seconds, nanos=nanos)
+
+
+def _on_sale(**window) -> pb.Product:
+    return product("p", sale=pb.Sale(percent_off_list=10, **window))
+
+
 INVALID = [
     ("products", []),
     ("products[0].list_price_minor", [product("p", list_minor=-1)]),
@@ -147,8 +157,19 @@ INVALID = [
     ("products[0].base_mode", [product("p", mode=7)]),
     ("products[0].currency", [product("p", currency="usd")]),
     ("products[0].currency", [product("p", currency="XXX")]),
+    ("products[0].currency", [product("p", currency="ZZZ")]),  # three capitals, but not ISO 4217
+    ("products[0].currency", [product("p", currency="UDS")]),
+    ("products[0].list_price_minor", [product("p", currency="JPY", list_minor=49, launch_minor=49)]),
+    ("products[0].list_price_minor", [product("p", currency="HUF", list_minor=17499, launch_minor=17499)]),
     ("products[0].product_id", [product("Bad Id")]),
     ("products[1].product_id", [product("p"), product("p")]),
+    ("products[0].display_name", [product("p", display_name="Nul\x00byte")]),
+    ("products[0].display_name", [product("p", display_name="line\nbreak")]),
+    ("products[0].display_name", [product("p", display_name="x" * 201)]),
+    ("products[0].sale.start_time", [_on_sale(start_time=_bad(nanos=-1))]),
+    ("products[0].sale.end_time", [_on_sale(end_time=_bad(nanos=10**9))]),
+    ("products[0].sale.end_time", [_on_sale(end_time=_bad(253402300800))]),  # year 10000
+    ("products[0].sale.start_time", [_on_sale(start_time=_bad(-62135596801))]),  # year 0
 ]
 
 
@@ -166,6 +187,23 @@ async def test_an_invalid_config_is_rejected_by_field_and_nothing_is_written(pri
         pb.ListPricingConfigChangesRequest(), metadata=ADMIN_METADATA
     )
     assert list(audit.changes) == []
+
+
+async def test_an_expected_version_whose_successor_overflows_int64_is_invalid(pricing_single: Pricing):
+    err = await fails_with(
+        pricing_single.stub.UpdatePricingConfig(_update([product("p")], 2**63 - 1), metadata=ADMIN_METADATA),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_ARGUMENT",
+    )
+    assert "expected_version:" in err.details()
+    assert (await pricing_single.config()).version == 0
+
+
+async def test_a_zero_decimal_currency_has_its_own_minimum_charge(pricing: Pricing):
+    await pricing.set_products(product("yen", currency="JPY", list_minor=5000, launch_minor=3000))
+    await pricing.create_code("ALMOST", percent_off=99)
+    quote = await pricing.quote("yen", "ALMOST")
+    assert (quote.currency, quote.final_amount_minor, quote.code_discount_minor) == ("JPY", 50, 2950)
 
 
 async def test_config_methods_need_the_admin_token(pricing_single: Pricing):

@@ -187,3 +187,26 @@ async def test_malformed_reservation_requests_are_rejected_and_hold_nothing(pric
         pricing.stub.ConfirmDiscountCode(no_request_id), grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT"
     )
     assert (await pricing.get_code("SAVE")).reserved_count == 0
+
+
+async def test_an_order_holding_one_code_cannot_reserve_another(pricing: Pricing):
+    await pricing.create_code("FIRST")
+    await pricing.create_code("SECOND", max_redemptions=1)
+    await pricing.reserve("FIRST", "order-1")
+    await fails_with(pricing.reserve("SECOND", "order-1"), FP, "RESERVATION_CONFLICT")
+    await pricing.confirm("FIRST", "order-1")
+    await fails_with(pricing.reserve("SECOND", "order-1"), FP, "RESERVATION_CONFLICT")
+    assert (await pricing.get_code("SECOND")).reserved_count == 0
+    await pricing.reserve("SECOND", "order-2")  # the cap was not spent on the refused order
+
+
+async def test_a_code_the_quote_would_not_apply_is_refused_and_spends_no_redemption(pricing: Pricing):
+    on_sale = product("launch-product", mode=pb.PRICING_MODE_RRP, sale=pb.Sale(sale_price_minor=2000))
+    await pricing.set_products(on_sale)
+    await pricing.create_code("TENOFF", percent_off=10, max_redemptions=1)  # 4999 less 10 % is above 2000
+    quote = await pricing.quote("launch-product", "TENOFF")
+    assert (quote.final_amount_minor, quote.code_not_applied_reason) == (2000, "DISCOUNT_CODE_NOT_APPLICABLE")
+
+    await fails_with(pricing.reserve("TENOFF", "order-1"), FP, "DISCOUNT_CODE_NOT_APPLICABLE")
+    code = await pricing.get_code("TENOFF")
+    assert (code.reserved_count, code.redeemed_count) == (0, 0)

@@ -4,6 +4,7 @@ A background task polls the config version every `refresh_ms` and reloads on a c
 changed on another replica is served here within `refresh_ms` plus two Redis round trips. A change
 made through this process is installed at once. While Redis is unreachable the last config stays
 in use; until the first load succeeds, quotes load it themselves (and fail UNAVAILABLE if they can't).
+No RPC ever waits on the refresher: there is no lock, only a check before each install.
 """
 
 from __future__ import annotations
@@ -12,39 +13,46 @@ import asyncio
 import logging
 
 from pricing_svc.catalogue import Catalogue
-from pricing_svc.config_store import ConfigStore
+from pricing_svc.catalogue_store import CatalogueStore
 from svckit.server import cancel_and_wait
 
 log = logging.getLogger("pricing.config")
 
 
-class ConfigCache:
-    def __init__(self, store: ConfigStore, *, refresh_ms: int) -> None:
+class CatalogueCache:
+    def __init__(self, store: CatalogueStore, *, refresh_ms: int) -> None:
         self._store = store
         self._refresh_s = refresh_ms / 1000
         self._catalogue: Catalogue | None = None
-        # Serialises installs, so a refresh that read an older version can't overwrite a newer local write.
-        self._lock = asyncio.Lock()
+        # Counts installs of local writes: a load that began before one must not overwrite it.
+        self._installs = 0
         self._task: asyncio.Task | None = None
 
     async def current(self) -> Catalogue:
-        if self._catalogue is None:
-            await self.refresh()
-        assert self._catalogue is not None
-        return self._catalogue
+        if self._catalogue is not None:
+            return self._catalogue
+        return await self.load()
+
+    async def load(self) -> Catalogue:
+        """What Redis holds now (Redis is the truth, even if it went back), kept unless a local write
+        was installed while it loaded."""
+        installs = self._installs
+        catalogue = await self._store.load()
+        if installs == self._installs:
+            self._catalogue = catalogue
+        return catalogue
 
     async def refresh(self) -> None:
-        """Reloads if Redis holds another version; Redis is the truth, even if it went back."""
-        async with self._lock:
-            version = await self._store.version()
-            if self._catalogue is None or self._catalogue.version != version:
-                self._catalogue = await self._store.load()
+        """Reloads if Redis holds another version."""
+        version = await self._store.version()
+        if self._catalogue is None or self._catalogue.version != version:
+            await self.load()
 
-    async def install(self, catalogue: Catalogue) -> None:
+    def install(self, catalogue: Catalogue) -> None:
         """Takes a config this process just wrote, unless a newer one is already here."""
-        async with self._lock:
-            if self._catalogue is None or self._catalogue.version < catalogue.version:
-                self._catalogue = catalogue
+        if self._catalogue is None or self._catalogue.version < catalogue.version:
+            self._catalogue = catalogue
+            self._installs += 1
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._poll(), name="pricing-config-refresh")
