@@ -14,7 +14,7 @@ import logging
 
 from pricing_svc.catalogue import Catalogue
 from pricing_svc.catalogue_store import CatalogueStore
-from svckit.server import cancel_and_wait
+from svckit.tasks import cancel_and_wait
 
 log = logging.getLogger("pricing.config")
 

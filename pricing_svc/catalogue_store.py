@@ -41,7 +41,7 @@ class CatalogueStore:
         raw = await self._redis.hget(CONFIG_KEY, "config")
         if raw is None:
             return DEFAULT_CATALOGUE
-        return convert.catalogue_from_pb(pb.PricingConfig.FromString(raw))
+        return convert.catalogue_from_pb(pb.PricingConfig.FromString(_as_bytes(raw)))
 
     async def update(
         self,
@@ -83,5 +83,12 @@ class CatalogueStore:
             return []
         raws = await self._redis.hmget(CHANGES_KEY, versions)
         return [
-            convert.change_from_pb(pb.PricingConfigChange.FromString(raw)) for raw in raws if raw is not None
+            convert.change_from_pb(pb.PricingConfigChange.FromString(_as_bytes(raw)))
+            for raw in raws
+            if raw is not None
         ]
+
+
+def _as_bytes(raw: bytes | str) -> bytes:
+    """This store's client returns bytes; redis-py's type allows str for decoding clients."""
+    return raw if isinstance(raw, bytes) else raw.encode()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 from pricing.v1 import pricing_service_pb2 as pb
 
@@ -70,7 +71,7 @@ def product_to_pb(p: Product) -> pb.Product:
         currency=p.currency,
         list_price_minor=p.list_price_minor,
         launch_price_minor=p.launch_price_minor,
-        base_mode=p.base_mode,
+        base_mode=cast(pb.PricingMode, p.base_mode),
         sale=sale,
     )
 
@@ -156,7 +157,7 @@ def reservation_to_pb(r: Reservation) -> pb.Reservation:
         code=r.code,
         order_id=r.order_id,
         account_id=r.account_id,
-        status=pb.ReservationStatus.Value(f"RESERVATION_STATUS_{r.status.value}"),
+        status=f"RESERVATION_STATUS_{r.status.value}",
         expire_time=timestamp_from_ms(r.expire_ms),
     )
 
@@ -166,7 +167,7 @@ def quote_to_pb(q: Quote) -> pb.Quote:
         product_id=q.product_id,
         currency=q.currency,
         list_price_minor=q.list_price_minor,
-        mode=int(q.mode),
+        mode=cast(pb.PricingMode, q.mode),
         mode_price_minor=q.mode_price_minor,
         discount_code=q.discount_code,
         code_discount_minor=q.code_discount_minor,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pydantic import Field, SecretStr
+from pydantic.json_schema import JsonDict
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-def _read_by(readers: str) -> dict[str, str]:
+def _read_by(readers: str) -> JsonDict:
     """Marks a common setting that only some processes read, for the README's table."""
     return {"read_by": readers}
 

@@ -17,6 +17,7 @@ from grpc_reflection.v1alpha import reflection
 from svckit import logs
 from svckit.config import CommonSettings
 from svckit.interceptors import ServiceInterceptor
+from svckit.tasks import cancel_and_wait
 
 log = logging.getLogger("server")
 
@@ -80,17 +81,6 @@ class AppServer:
         while True:
             await asyncio.sleep(self.probe_interval_s)
             await self._check_once()
-
-
-async def cancel_and_wait(tasks: Sequence[asyncio.Task]) -> None:
-    """Cancels the tasks again and again until all of them have ended."""
-    # On Python 3.11 asyncio.wait_for (and libraries built on it) can swallow a cancel that lands just
-    # as the awaited call completes, so a loop like the health probe would keep running after one.
-    pending = set(tasks)
-    while pending:
-        for task in pending:
-            task.cancel()
-        _, pending = await asyncio.wait(pending, timeout=0.5)
 
 
 def build_server(
