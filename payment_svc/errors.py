@@ -21,6 +21,12 @@ class OrderNotFound(NotFound):
     reason = "ORDER_NOT_FOUND"
 
 
+class CurrencyMismatch(FailedPrecondition):
+    """The account's balance is held in another currency than the top-up's."""
+
+    reason = "CURRENCY_MISMATCH"
+
+
 class CardDeclined(FailedPrecondition):
     reason = "CARD_DECLINED"
 

@@ -9,7 +9,8 @@ from .server import FakeStripe
 CONTROLS = """Test controls while it runs (form-encoded POSTs, no API key):
 POST <session.url> [paid=false] completes a Checkout Session as if the customer paid;
 POST <url>/_test/<name> runs FakeStripe.<name>(**form) for attach_card, complete_session,
-expire_session, fail_next, payment_intent_event and refund_event, answering {"result": ...}."""
+expire_session, fail_next, payment_intent_event, refund_event, fail_refund, create_dispute,
+close_dispute and payment_link_session, answering {"result": ...}."""
 
 
 async def main() -> None:
