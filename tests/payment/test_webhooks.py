@@ -306,3 +306,37 @@ async def test_partial_refunds_are_taken_back_once_in_any_order(stack, order_of_
         0,
     )
     assert await stack.balance_of(account) == 2000 - 1200
+
+
+def _hostile_bodies(completed: dict) -> dict[str, object]:
+    session = completed["data"]["object"]
+
+    def typed(event_type: str, **obj) -> dict:
+        return {**completed, "id": unique("evt"), "type": event_type, "data": {"object": {**session, **obj}}}
+
+    return {
+        "array": [],
+        "null": None,
+        "number": 123,
+        "string": "event",
+        "id not a string": {**completed, "id": 123},
+        "data not an object": {**completed, "data": []},
+        "session id a number": typed("checkout.session.completed", id=123),
+        "metadata a string": typed("checkout.session.completed", id="cs_test_other", metadata="x"),
+        "intent metadata a list": typed("payment_intent.succeeded", metadata=[]),
+        "charge id null": typed("charge.refunded", id=None),
+        "refund charge a number": typed("charge.refund.updated", status="failed", charge=7),
+        "dispute id a list": typed("charge.dispute.created", id=["dp_1"]),
+    }
+
+
+@pytest.mark.parametrize("name", list(_hostile_bodies({"id": "x", "data": {"object": {}}})))
+async def test_signed_but_malformed_events_are_400_never_5xx(stack, name):
+    account, order_id, completed = await stack.completed_top_up()
+    body = json.dumps(_hostile_bodies(completed)[name]).encode()
+    status, answer = await stack.post(body)
+    assert (status, answer["error"]["reason"]) == (400, "INVALID_WEBHOOK")
+    request = pb.HandleStripeEventRequest(payload=body, stripe_signature=sign(body, WEBHOOK_SECRET))
+    await refused(stack.payment.HandleStripeEvent(request), INVALID, "INVALID_WEBHOOK")
+    assert (await stack.order(order_id)).status == pb.ORDER_STATUS_PENDING
+    assert await stack.balance_of(account) == 0
