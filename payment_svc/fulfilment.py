@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from payment_svc.customers import Customers
-from payment_svc.errors import PeerRejected
+from payment_svc.errors import PeerRejected, StripeRejected
 from payment_svc.locks import KeyedLocks
 from payment_svc.order_store import OrderStore
 from payment_svc.orders import OPEN, Kind, Order, Status
@@ -203,17 +203,22 @@ class Fulfilment:
         await self._orders.unlist_pending(order.order_id)
         intent = order.stripe_payment_intent_id
         if self._auto_refund and self._stripe is not None and intent and not order.attention_refund_id:
-            refund_id = await self._stripe.refund(
-                {
-                    "payment_intent": intent,
-                    "metadata": {"order_id": order.order_id, "reason": order.failure_reason},
-                },
-                key=f"attention-{order.order_id}",
-            )
-            await self._orders.update(
-                order.order_id, self._clock.now_ms(), fill={"attention_refund_id": refund_id}
-            )
+            await self._refund_attention(self._stripe, order, intent)
         return Outcome.NEEDS_ATTENTION
+
+    async def _refund_attention(self, stripe: StripeGateway, order: Order, payment_intent_id: str) -> None:
+        """Stripe down raises (the event is retried); Stripe refusing is left to an operator."""
+        metadata = {"order_id": order.order_id, "reason": order.failure_reason}
+        try:
+            refund_id = await stripe.refund(
+                {"payment_intent": payment_intent_id, "metadata": metadata}, key=f"attention-{order.order_id}"
+            )
+        except StripeRejected as err:
+            log.error("automatic refund refused; refund by hand: %s", err, extra=ctx(order))
+            return
+        await self._orders.update(
+            order.order_id, self._clock.now_ms(), fill={"attention_refund_id": refund_id}
+        )
 
     async def _close(self, order_id: str, status: Status, reason: str) -> Outcome:
         async with self._locks.hold(order_id):

@@ -22,3 +22,4 @@ class Outcome(StrEnum):
     IGNORED_ORDER_STATE = "ignored_order_state"
     IGNORED_CHECKOUT_ATTEMPT = "ignored_checkout_attempt"
     IGNORED = "ignored"
+    NOT_APPLIED = "not_applied"  # refused for a lasting reason (logged at ERROR for an operator)

@@ -13,6 +13,7 @@ import stripe
 
 from payment_svc.errors import InvalidWebhook, WebhooksNotConfigured
 from payment_svc.outcomes import Outcome
+from svckit.errors import ServiceError, Unavailable
 from svckit.redis_client import RedisClient, tagged_key
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,15 @@ class WebhookProcessor:
         if done is not None:
             return WebhookResult(event_id, event_type, True, _known(done))
         handler = self._handlers.get(event_type)
-        outcome = Outcome.IGNORED if handler is None else await handler(event["data"]["object"])
+        try:
+            outcome = Outcome.IGNORED if handler is None else await handler(event["data"]["object"])
+        except (Unavailable, InvalidWebhook):
+            raise
+        except ServiceError as err:
+            # A lasting refusal (a peer's or Stripe's verdict) would fail the same way on every retry:
+            # acknowledged and left to an operator, never a 5xx loop.
+            log.error("stripe event not applied: %s", err, extra={"event_id": event_id, "reason": err.reason})
+            outcome = Outcome.NOT_APPLIED
         if outcome == Outcome.UNKNOWN_ORDER:
             log.warning("stripe event for an order we do not know", extra={"event_id": event_id})
         await self._redis.set(_event_key(event_id), outcome.value, ex=self._dedupe_ttl_s)

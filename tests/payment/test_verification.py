@@ -156,3 +156,15 @@ async def test_paid_order_that_cannot_be_credited_ends_needs_attention_without_a
     assert len(stack.fake.calls("POST", "/v1/refunds")) == (1 if auto_refund else 0)
     stack.clock.advance(3600 * 1000)
     assert order_id not in await stack.parts.reconciler.sweep_once()  # terminal: never swept again
+
+
+async def test_lasting_refusal_while_applying_an_event_is_acknowledged_not_retried(stack, caplog):
+    account, order_id, completed = await stack.completed_top_up()
+    order = await stack.order(order_id)
+    _session_of(stack, order.stripe_checkout_session_id).update(amount_total=100)
+    stack.fake.fail_next("/v1/refunds", "card_declined")  # Stripe refuses the automatic refund
+    status, body = await stack.post(payload_of(completed))
+    assert (status, body["outcome"]) == (200, "not_applied")
+    assert (await stack.order(order_id)).status == pb.ORDER_STATUS_NEEDS_ATTENTION
+    assert any(r.levelname == "ERROR" and "not applied" in r.getMessage() for r in caplog.records)
+    assert await stack.balance_of(account) == 0
