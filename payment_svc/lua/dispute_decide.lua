@@ -5,19 +5,12 @@
 local order_key = KEYS[1]
 local dispute_id, wanted = ARGV[1], tonumber(ARGV[2])
 
-local function reply(outcome)
-  local flat = redis.call('HGETALL', order_key)
-  table.insert(flat, 1, outcome)
-  table.insert(flat, 1, 'outcome')
-  return flat
-end
-
 if redis.call('HGET', order_key, 'dispute_id') ~= dispute_id then
-  return reply('other_dispute')
+  return {'outcome', 'other_dispute', unpack(redis.call('HGETALL', order_key))}
 end
 local take = tonumber(redis.call('HGET', order_key, 'dispute_take_minor') or '-1')
 if redis.call('HGET', order_key, 'dispute_taken') == '1' or (take ~= -1 and take <= wanted) then
-  return reply('kept')
+  return {'outcome', 'kept', unpack(redis.call('HGETALL', order_key))}
 end
 redis.call('HSET', order_key, 'dispute_take_minor', wanted)
-return reply('decided')
+return {'outcome', 'decided', unpack(redis.call('HGETALL', order_key))}

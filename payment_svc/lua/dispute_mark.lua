@@ -5,15 +5,8 @@
 local order_key = KEYS[1]
 local dispute_id, effect, now = ARGV[1], ARGV[2], ARGV[3]
 
-local function reply(outcome)
-  local flat = redis.call('HGETALL', order_key)
-  table.insert(flat, 1, outcome)
-  table.insert(flat, 1, 'outcome')
-  return flat
-end
-
 if redis.call('HGET', order_key, 'dispute_id') ~= dispute_id then
-  return reply('other_dispute')
+  return {'outcome', 'other_dispute', unpack(redis.call('HGETALL', order_key))}
 end
 if effect ~= 'taken' and effect ~= 'returned' and effect ~= 'published' then
   return redis.error_reply('effect must be taken, returned or published')
@@ -24,4 +17,4 @@ if effect == 'taken' and redis.call('HGET', order_key, 'dispute_taken') ~= '1' t
   redis.call('HSET', order_key, 'dispute_shortfall_minor', disputed - take)
 end
 redis.call('HSET', order_key, 'dispute_' .. effect, '1', 'update_ms', now)
-return reply('marked')
+return {'outcome', 'marked', unpack(redis.call('HGETALL', order_key))}

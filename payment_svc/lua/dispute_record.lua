@@ -7,13 +7,6 @@
 local order_key = KEYS[1]
 local dispute_id, amount, stripe_status, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
-local function reply(outcome)
-  local flat = redis.call('HGETALL', order_key)
-  table.insert(flat, 1, outcome)
-  table.insert(flat, 1, 'outcome')
-  return flat
-end
-
 local function move(to)
   local history = redis.call('HGET', order_key, 'history') .. ',' .. to .. ':' .. now
   redis.call('HSET', order_key, 'status', to, 'history', history, 'update_ms', now)
@@ -25,10 +18,10 @@ if not status then
 end
 local recorded = redis.call('HGET', order_key, 'dispute_id')
 if recorded and recorded ~= dispute_id then
-  return reply('other_dispute')
+  return {'outcome', 'other_dispute', unpack(redis.call('HGETALL', order_key))}
 end
 if not recorded and status ~= 'FULFILLED' and status ~= 'REFUNDED' then
-  return reply('not_disputable')
+  return {'outcome', 'not_disputable', unpack(redis.call('HGETALL', order_key))}
 end
 if stripe_status ~= 'open' and stripe_status ~= 'won' and stripe_status ~= 'lost' then
   return redis.error_reply('dispute status must be open, won or lost')
@@ -45,4 +38,4 @@ if redis.call('HGET', order_key, 'dispute_status') == 'open' and stripe_status ~
     move(redis.call('HGET', order_key, 'status_before_dispute'))
   end
 end
-return reply('recorded')
+return {'outcome', 'recorded', unpack(redis.call('HGETALL', order_key))}
