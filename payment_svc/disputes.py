@@ -9,7 +9,7 @@ import logging
 from payment_svc.errors import PeerRejected
 from payment_svc.fulfilment import Fulfilment, ctx
 from payment_svc.order_store import DisputeState, OrderStore
-from payment_svc.orders import Kind
+from payment_svc.orders import Kind, Order
 from payment_svc.outcomes import Outcome
 from payment_svc.peers import BalanceClient
 from payment_svc.stripe_objects import Dispute
@@ -50,16 +50,16 @@ class Disputes:
                 state = await self._orders.mark_dispute(
                     order_id, dispute.dispute_id, "published", self._clock.now_ms()
                 )
-            assert state.order is not None
-            return _OUTCOMES[state.order.dispute_status]
+            return _OUTCOMES[state.order.dispute_status] if state.order else Outcome.UNKNOWN_ORDER
 
     async def _settle_balance(self, state: DisputeState, dispute_id: str) -> DisputeState:
         """Open or lost: the amount is taken (once). Won after it was taken: it is given back (once)."""
         for _ in range(_ATTEMPTS):
             order = state.order
-            assert order is not None
+            if order is None:
+                return state
             if order.dispute_status in ("open", "lost") and not state.taken:
-                state = await self._take(state, dispute_id)
+                state = await self._take(order, state, dispute_id)
             elif order.dispute_status == "won" and state.taken and not state.returned:
                 await self._balance.credit_top_up(
                     order.account_id,
@@ -75,9 +75,7 @@ class Disputes:
                 return state
         raise Unavailable("the balance kept changing while a dispute was settled; retry")
 
-    async def _take(self, state: DisputeState, dispute_id: str) -> DisputeState:
-        order = state.order
-        assert order is not None
+    async def _take(self, order: Order, state: DisputeState, dispute_id: str) -> DisputeState:
         if state.take_minor == -1:
             available = await self._balance.available_minor(order.account_id)
             state = await self._orders.decide_dispute(

@@ -168,13 +168,14 @@ class EventHandlers:
         order_id = await self._paid_order_for_intent(intent_id, charge)
         if isinstance(order_id, Outcome):
             return order_id
-        stored = await self._orders.get(order_id)
-        if stored is None:
-            return Outcome.UNKNOWN_ORDER
         refunded = charge.get("amount_refunded")
         if isinstance(refunded, bool) or not isinstance(refunded, int):
             refunded = 0
-        return await self._refunds.follow(stored.order, refunded)
+        async with self._fulfilment.locks.hold(order_id):
+            stored = await self._orders.get(order_id)
+            if stored is None:
+                return Outcome.UNKNOWN_ORDER
+            return await self._refunds.follow(stored.order, refunded)
 
     async def _paid_order_for_intent(self, intent_id: str, charge: StripeObject) -> str | Outcome:
         """The order paid by the intent. Its payment event may not have been handled yet: then the

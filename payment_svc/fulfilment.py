@@ -24,6 +24,7 @@ from payment_svc.stripe_objects import Payment
 from payment_svc.verification import NOT_OURS, Mismatch, mismatch
 from svckit.clock import Clock
 from svckit.errors import ServiceError, Unavailable
+from svckit.redis_client import RedisClient
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class Fulfilment:
     def __init__(
         self,
         *,
-        redis,
+        redis: RedisClient,
         orders: OrderStore,
         pricing: PricingClient,
         balance: BalanceClient,
