@@ -156,10 +156,10 @@ class EventHandlers:
     async def refund_updated(self, obj: StripeObject) -> Outcome:
         if optional_text(obj, "status") != "failed":
             return Outcome.IGNORED
-        charge = await self._require_stripe().retrieve_charge(
-            expandable_id(obj, "charge") or text(obj, "charge")
-        )
-        return await self._follow_refunds(charge)
+        charge_id = expandable_id(obj, "charge")
+        if not charge_id:
+            return Outcome.UNKNOWN_ORDER  # not a card charge's refund: none of ours
+        return await self._follow_refunds(await self._require_stripe().retrieve_charge(charge_id))
 
     async def _follow_refunds(self, charge: StripeObject) -> Outcome:
         intent_id = expandable_id(charge, "payment_intent")

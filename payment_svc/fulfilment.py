@@ -129,7 +129,7 @@ class Fulfilment:
                 return Outcome.UNKNOWN_ORDER
             order = result[1].order
             if order.status != Status.PAID:
-                return await self.paid_locked(order_id, None)  # moved meanwhile: decide again
+                return await self.paid_locked(order_id, payment)  # moved meanwhile: decide again
         if order.stripe_payment_intent_id:
             await self._orders.link(order_id, payment_intent_id=order.stripe_payment_intent_id)
         try:
