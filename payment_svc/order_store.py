@@ -61,6 +61,16 @@ class DisputeState:
 
 
 @dataclass(frozen=True)
+class RefundStep:
+    """A step of a refund: `outcome` is step, superseded (a larger total came first) or not_refundable."""
+
+    outcome: str
+    delta_minor: int  # what this step refunds on top of the previous total
+    take_minor: int  # what the balance gives back for it; -1 while undecided
+    applied: bool
+
+
+@dataclass(frozen=True)
 class RefundRevert:
     outcome: str  # reverted, pending, nothing, unknown_order
     generation: int
@@ -190,12 +200,17 @@ class OrderStore:
             return None
         return result[0] == 1, _stored(order_id, result[1])
 
-    async def refund_step(self, order_id: str, op: str, total_minor: int, now_ms: int, value: int) -> list:
-        """One refund_step.lua op: ["step", delta, take, applied], ["superseded"] or ["not_refundable", s]."""
-        result = await self._scripts["refund_step"](
+    async def refund_step(
+        self, order_id: str, op: str, total_minor: int, now_ms: int, value: int
+    ) -> RefundStep:
+        """One refund_step.lua op (claim, decide or apply) on the step named by `total_minor`."""
+        reply = await self._scripts["refund_step"](
             keys=[order_key(order_id)], args=[op, total_minor, now_ms, value]
         )
-        return [result[0], *(int(x) for x in result[1:])] if result[0] == "step" else list(result)
+        if reply[0] == "step":
+            delta, take, applied = (int(x) for x in reply[1:])
+            return RefundStep("step", delta, take, applied == 1)
+        return RefundStep(reply[0], 0, 0, False)
 
     async def refund_request(
         self, order_id: str, request_id: str, request: str, amount_minor: int

@@ -8,7 +8,7 @@ import logging
 
 from payment_svc.errors import PeerRejected
 from payment_svc.fulfilment import ctx
-from payment_svc.order_store import OrderStore
+from payment_svc.order_store import OrderStore, RefundStep
 from payment_svc.orders import Kind, Order
 from payment_svc.outcomes import Outcome
 from payment_svc.peers import BalanceClient
@@ -52,13 +52,12 @@ class RefundEffects:
             return _outcome(await self._step(order, "claim", total_minor, now, 1))
         step = await self._step(order, "claim", total_minor, now, 0)
         for _ in range(_REFUND_ATTEMPTS):
-            if step[0] != "step" or step[3] == 1:
+            if step.outcome != "step" or step.applied:
                 return _outcome(step)
-            delta, take = step[1], step[2]
-            if take == -1:
+            if step.take_minor == -1:
                 available = await self._balance.available_minor(order.account_id)
-                step = await self._step(order, "decide", total_minor, now, min(delta, available))
-                take = step[2]
+                step = await self._step(order, "decide", total_minor, now, min(step.delta_minor, available))
+            take = step.take_minor
             if take > 0:
                 generation = f"{order.refund_generation}-" if order.refund_generation else ""
                 try:
@@ -77,20 +76,20 @@ class RefundEffects:
                     step = await self._step(order, "decide", total_minor, now, min(take - 1, available))
                     continue
             step = await self._step(order, "apply", total_minor, now, 0)
-            if step[1] > step[2]:
+            if step.delta_minor > step.take_minor:
                 log.warning(
                     "top-up refund exceeds what is left of the balance",
-                    extra={**ctx(order), "shortfall_minor": step[1] - step[2]},
+                    extra={**ctx(order), "shortfall_minor": step.delta_minor - step.take_minor},
                 )
-        if step[0] == "step" and step[3] == 0:
+        if step.outcome == "step" and not step.applied:
             raise Unavailable("the balance kept changing while a refund was taken back; retry")
         return _outcome(step)
 
-    async def _step(self, order: Order, op: str, total_minor: int, now_ms: int, value: int) -> list:
+    async def _step(self, order: Order, op: str, total_minor: int, now_ms: int, value: int) -> RefundStep:
         return await self._orders.refund_step(order.order_id, op, total_minor, now_ms, value)
 
 
-def _outcome(step: list) -> Outcome:
-    if step[0] == "not_refundable":
+def _outcome(step: RefundStep) -> Outcome:
+    if step.outcome == "not_refundable":
         return Outcome.IGNORED_ORDER_STATE
-    return Outcome.REFUND_SUPERSEDED if step[0] == "superseded" else Outcome.REFUNDED
+    return Outcome.REFUND_SUPERSEDED if step.outcome == "superseded" else Outcome.REFUNDED

@@ -73,7 +73,7 @@ async def test_refund_revert_gives_back_once_and_starts_a_new_generation(orders)
     stored = (await orders.get(order.order_id)).order
     assert (stored.status, stored.refunded_minor, stored.refund_shortfall_minor) == (Status.FULFILLED, 0, 0)
     step = await orders.refund_step(order.order_id, "claim", 400, 7, 0)
-    assert step[:2] == ["step", 400]  # the same total again is a new step, not the failed one
+    assert (step.outcome, step.delta_minor) == ("step", 400)  # a new step, not the failed one
 
 
 async def test_session_expiry_is_renewed_once_for_concurrent_retries(orders):
