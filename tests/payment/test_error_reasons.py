@@ -1,8 +1,9 @@
-"""payment.v1.ErrorReason, the Python ErrorReason and the reasons payment_svc's errors carry stay equal."""
+"""Proto enums and their Python mirrors stay equal: ErrorReason (and the errors using it), WebhookOutcome."""
 
 from payment.v1 import payment_service_pb2 as pb
 
 from payment_svc import errors
+from payment_svc.outcomes import Outcome
 from svckit.errors import ServiceError
 
 
@@ -15,3 +16,8 @@ def test_every_payment_error_uses_a_listed_reason():
     classes = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, ServiceError)]
     own = {c.reason for c in classes if c.__module__ == errors.__name__ and c is not errors.PeerRejected}
     assert own == set(errors.ErrorReason)
+
+
+def test_webhook_outcomes_match_the_proto_enum():
+    proto = {name.removeprefix("WEBHOOK_OUTCOME_") for name in pb.WebhookOutcome.keys()} - {"UNSPECIFIED"}
+    assert proto == {outcome.name for outcome in Outcome}
