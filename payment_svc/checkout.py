@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -186,7 +187,7 @@ class Checkout:
         }
         return await self.freeze(order.order_id, fill)
 
-    async def freeze(self, order_id: str, fill: dict[str, object] | None = None) -> Order:
+    async def freeze(self, order_id: str, fill: Mapping[str, object] | None = None) -> Order:
         """Freezes the order as it is now as the response every retry of its RPC gets."""
         result = await self._orders.update(order_id, self._clock.now_ms(), fill=fill, receipt=True)
         if result is None or result[1].receipt is None:

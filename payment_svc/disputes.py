@@ -43,10 +43,11 @@ class Disputes:
                 return (
                     Outcome.UNKNOWN_ORDER if state.outcome == "unknown_order" else Outcome.IGNORED_ORDER_STATE
                 )
-            if state.order.kind == Kind.TOP_UP:
+            order = state.order
+            if order.kind == Kind.TOP_UP:
                 state = await self._settle_balance(state, dispute.dispute_id)
             elif not state.published:
-                await self._fulfilment.publish(state.order, "order.disputed")
+                await self._fulfilment.publish(order, "order.disputed")
                 state = await self._orders.mark_dispute(
                     order_id, dispute.dispute_id, "published", self._clock.now_ms()
                 )

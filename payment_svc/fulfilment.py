@@ -12,6 +12,8 @@ import collections
 import logging
 from dataclasses import dataclass
 
+from redis.typing import EncodableT, FieldT
+
 from payment_svc.customers import Customers
 from payment_svc.errors import PeerRejected, StripeRejected
 from payment_svc.locks import KeyedLocks
@@ -236,7 +238,7 @@ class Fulfilment:
 
     async def publish(self, order: Order, event_type: str) -> None:
         """At least once: a crash before the order's next state publishes again; consumers dedupe."""
-        fields = {
+        fields: dict[FieldT, EncodableT] = {
             "type": event_type,
             "order_id": order.order_id,
             "account_id": order.account_id,

@@ -110,10 +110,10 @@ class WebhookProcessor:
         return body
 
 
-def _known(recorded: str) -> Outcome:
+def _known(recorded: str | bytes) -> Outcome:
     """An outcome recorded before this version may have another name: read it as ignored."""
     try:
-        return Outcome(recorded)
+        return Outcome(recorded.decode() if isinstance(recorded, bytes) else recorded)
     except ValueError:
         return Outcome.IGNORED
 
