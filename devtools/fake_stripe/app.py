@@ -19,7 +19,7 @@ FAKE = web.AppKey("fake", object)  # the FakeStripe serving this app
 CARD_FAILURES = {"card_declined": "decline", "authentication_required": "auth_required"}
 _CONTROLS = set(
     "attach_card complete_session expire_session fail_next payment_intent_event refund_event "
-    "create_dispute close_dispute fail_refund payment_link_session settle_async_payment".split()
+    "create_dispute close_dispute fail_refund payment_link_session settle_async_payment hang".split()
 )
 
 
@@ -177,7 +177,7 @@ async def _control(request: web.Request) -> web.Response:
     control, args = request.match_info["control"], dict(await request.post())
     if "times" in args:
         args["times"] = int(args["times"])
-    for flag in ("paid", "won", "succeeded"):
+    for flag in ("paid", "won", "succeeded", "on"):
         if flag in args:
             args[flag] = args[flag] != "false"
     if "amount" in args:

@@ -413,3 +413,13 @@ async def test_hang_accepts_but_never_answers(fake):
             await http.get(f"{fake.url}/v1/customers/cus_1", auth=(API_KEY, ""), timeout=0.5)
     fake.hang(False)
     assert fake.requests[-1].path == "/v1/customers/cus_1"  # it was received
+
+
+async def test_hang_is_a_process_mode_control(fake):
+    async with httpx.AsyncClient() as http:
+        assert (await http.post(f"{fake.url}/_test/hang", data={"on": "true"})).status_code == 200
+        with pytest.raises(httpx.ReadTimeout):
+            await http.get(f"{fake.url}/v1/customers/cus_1", auth=(API_KEY, ""), timeout=0.5)
+        assert (await http.post(f"{fake.url}/_test/hang", data={"on": "false"})).status_code == 200
+        answered = await http.get(f"{fake.url}/v1/customers/cus_1", auth=(API_KEY, ""), timeout=5)
+        assert answered.status_code == 404
