@@ -173,6 +173,9 @@ class AutoTopUps:
         if result.order.status == Status.REQUIRES_ACTION:
             await self._finish(account, order_id, "failed", "AUTHENTICATION_REQUIRED")
             return "failed"
+        if result.order.status == Status.NEEDS_ATTENTION:  # charged, not delivered, refunded
+            await self._finish(account, order_id, "failed", result.order.failure_reason)
+            return "failed"
         await self._finish(account, order_id, "ok")
         return "topped_up"
 

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from pricing.v1 import pricing_service_pb2
 
 from payment_svc.checks import check_blocks, check_url
 from payment_svc.config import Settings
 from payment_svc.customers import Customers
-from payment_svc.errors import PaymentsNotConfigured, PeerRejected
-from payment_svc.fulfilment import Fulfilment
+from payment_svc.errors import CurrencyMismatch, OrderNotFound, PaymentsNotConfigured, PeerRejected
+from payment_svc.fulfilment import Fulfilment, reserve_request_id
 from payment_svc.order_store import OrderStore, StoredOrder
-from payment_svc.orders import Kind, Order, Status, fingerprint, order_id_for
-from payment_svc.peers import PricingClient
+from payment_svc.orders import OPEN, Kind, Order, Status, fingerprint, order_id_for
+from payment_svc.peers import BalanceClient, PricingClient
 from payment_svc.stripe_gateway import StripeGateway
 from svckit.clock import Clock
-from svckit.errors import RequestIdReused, Violations
+from svckit.errors import RequestIdReused, ServiceError, Violations
 from svckit.validation import check_account_id, check_request_id
 
 _PRICING_MAX_RESERVATION_S = 2 * 86400
+STRIPE_MIN_SESSION_S = 30 * 60  # Stripe's window for a Checkout Session's expires_at
+STRIPE_MAX_SESSION_S = 24 * 3600
+_SESSION_SLACK_S = 60  # our clock and Stripe's, and the time the request takes
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,7 @@ class Checkout:
         settings: Settings,
         orders: OrderStore,
         pricing: PricingClient,
+        balance: BalanceClient,
         customers: Customers,
         stripe: StripeGateway | None,
         fulfilment: Fulfilment,
@@ -65,6 +72,7 @@ class Checkout:
         self._settings = settings
         self._orders = orders
         self._pricing = pricing
+        self._balance = balance
         self._customers = customers
         self._stripe = stripe
         self._fulfilment = fulfilment
@@ -76,7 +84,7 @@ class Checkout:
         return self._stripe
 
     async def buy_product(self, p: ProductPurchase) -> Order:
-        """Quote, reserve the code, create the order, then open its session (or fulfil it if free)."""
+        """Quote, create the order, reserve the code, then open its session (or fulfil it if free)."""
         v = _checked_purchase(p.account_id, p.success_url, p.cancel_url, p.request_id)
         v.check(0 < len(p.product_id) <= 64, "product_id", "must be 1-64 characters")
         v.check(len(p.discount_code) <= 32, "discount_code", "must be at most 32 characters")
@@ -94,15 +102,9 @@ class Checkout:
                 raise PeerRejected(
                     "FAILED_PRECONDITION", reason, f"the discount code cannot be used: {reason}"
                 )
-            if quote.discount_code:
-                ttl_s = self._settings.checkout_expiry_s + self._settings.code_reservation_grace_s
-                await self._pricing.reserve_code(
-                    quote.discount_code,
-                    order_id,
-                    p.account_id,
-                    p.product_id,
-                    min(ttl_s, _PRICING_MAX_RESERVATION_S),
-                )
+            # Our price already includes our code; Stripe's promotion codes would lower it again (and
+            # Stripe forbids them next to `discounts`), so they are offered only on undiscounted products.
+            promotion = self._settings.allow_promotion_codes and not quote.discount_code
             order = self._new_order(
                 order_id,
                 p.account_id,
@@ -112,11 +114,15 @@ class Checkout:
                 product_id=p.product_id,
                 quote=quote.SerializeToString(),
                 discount_code=quote.discount_code,
+                promotion_codes=int(promotion and quote.final_amount_minor > 0),
             )
             stored = await self._create(order, request)
         if stored.receipt is not None:
             return stored.receipt
+        if stored.order.status not in OPEN:
+            return await self.freeze(order_id)  # closed meanwhile (the sweeper): no new session for it
         if stored.order.is_free:
+            await self._reserve_code(stored.order)
             await self._fulfilment.paid(order_id)
             return await self.freeze(order_id)
         return await self.open_session(stored.order, p.success_url, p.cancel_url)
@@ -129,11 +135,22 @@ class Checkout:
         order_id = order_id_for(p.account_id, p.request_id)
         request = fingerprint("top_up", p.account_id, p.blocks, p.success_url, p.cancel_url)
         stored = await self._existing(order_id, request)
+        if stored is not None and stored.receipt is not None:
+            return stored.receipt
+        await self.check_top_up_currency(p.account_id)
         if stored is None:
             stored = await self._create(self.top_up_order(order_id, p.account_id, p.blocks), request)
-        if stored.receipt is not None:
-            return stored.receipt
+        if stored.order.status not in OPEN:
+            return await self.freeze(order_id)
         return await self.open_session(stored.order, p.success_url, p.cancel_url)
+
+    async def check_top_up_currency(self, account_id: str) -> None:
+        """A top-up the balance could not take in its currency is refused before anything is charged."""
+        fixed = await self._balance.fixed_currency(account_id)
+        if fixed is not None and fixed != self._settings.topup_currency:
+            raise CurrencyMismatch(
+                f"the account's balance is in {fixed}; top-ups are in {self._settings.topup_currency}"
+            )
 
     def top_up_order(self, order_id: str, account_id: str, blocks: int) -> Order:
         amount = blocks * self._settings.topup_block_minor
@@ -142,29 +159,69 @@ class Checkout:
         )
 
     async def open_session(self, order: Order, success_url: str, cancel_url: str) -> Order:
-        """Opens the order's Checkout session (idempotent per order) and freezes the response."""
+        """Opens the order's Checkout session (idempotent per attempt) and freezes the response.
+
+        If it fails before a session exists, the code reservation is given back at once, so nobody
+        (this buyer retrying included) waits for it to lapse.
+        """
         stripe = self.require_stripe()
-        customer_id = order.stripe_customer_id or await self._customers.ensure(order.account_id)
-        session = await stripe.create_checkout_session(
-            self._session_params(order, customer_id, success_url, cancel_url),
-            key=f"checkout-{order.order_id}",
-        )
+        expires_at_s = await self._session_expiry(order)
+        await self._reserve_code(order, expires_at_s)
+        try:
+            customer_id = order.stripe_customer_id or await self._customers.ensure(order.account_id)
+            params = self._session_params(order, customer_id, success_url, cancel_url, expires_at_s)
+            params["line_items"][0]["price_data"]["product_data"]["name"] = await self._item_name(order)
+            session = await stripe.create_checkout_session(
+                params, key=f"checkout-{order.order_id}-{expires_at_s}"
+            )
+        except ServiceError:
+            if order.discount_code:
+                await self._fulfilment.release_code(order)
+                await self._orders.bump_code_attempt(order.order_id)
+            raise
+        await self._orders.link(order.order_id, session_id=session.session_id)
         fill = {
             "stripe_customer_id": customer_id,
             "stripe_checkout_session_id": session.session_id,
             "checkout_url": session.url,
         }
-        result = await self._orders.update(order.order_id, self._clock.now_ms(), fill=fill, receipt=True)
-        assert result is not None
-        assert result[1].receipt is not None
+        return await self.freeze(order.order_id, fill)
+
+    async def freeze(self, order_id: str, fill: Mapping[str, object] | None = None) -> Order:
+        """Freezes the order as it is now as the response every retry of its RPC gets."""
+        result = await self._orders.update(order_id, self._clock.now_ms(), fill=fill, receipt=True)
+        if result is None or result[1].receipt is None:
+            raise OrderNotFound(f"order {order_id} disappeared")
         return result[1].receipt
 
-    async def freeze(self, order_id: str) -> Order:
-        """Freezes the order as it is now as the response every retry of its RPC gets."""
-        result = await self._orders.update(order_id, self._clock.now_ms(), receipt=True)
-        assert result is not None
-        assert result[1].receipt is not None
-        return result[1].receipt
+    async def _session_expiry(self, order: Order) -> int:
+        """expires_at for a session opened now: the order's, or a later one once too little is left."""
+        now_s = self._clock.now_ms() // 1000
+        earliest = now_s + STRIPE_MIN_SESSION_S + _SESSION_SLACK_S
+        if order.session_expires_at_s >= earliest:
+            return order.session_expires_at_s
+        proposed = min(max(now_s + self._settings.checkout_expiry_s, earliest), now_s + STRIPE_MAX_SESSION_S)
+        return await self._orders.renew_session_expiry(order.order_id, order.session_expires_at_s, proposed)
+
+    async def _reserve_code(self, order: Order, expires_at_s: int | None = None) -> None:
+        if not order.discount_code:
+            return
+        now_s = self._clock.now_ms() // 1000
+        ttl_s = (expires_at_s or now_s) - now_s + self._settings.code_reservation_grace_s
+        await self._pricing.reserve_code(
+            order.discount_code,
+            order.order_id,
+            order.account_id,
+            order.product_id,
+            max(1, min(ttl_s, _PRICING_MAX_RESERVATION_S)),
+            reserve_request_id(order),
+        )
+
+    async def _item_name(self, order: Order) -> str:
+        if order.kind == Kind.TOP_UP:
+            return f"Balance top-up: {order.blocks} block{'s' if order.blocks > 1 else ''}"
+        version = pricing_service_pb2.Quote.FromString(order.quote).config_version if order.quote else -1
+        return await self._pricing.display_name(order.product_id, version)
 
     async def _existing(self, order_id: str, request: str) -> StoredOrder | None:
         stored = await self._orders.get(order_id)
@@ -195,13 +252,9 @@ class Checkout:
         )
 
     def _session_params(
-        self, order: Order, customer_id: str, success_url: str, cancel_url: str
+        self, order: Order, customer_id: str, success_url: str, cancel_url: str, expires_at_s: int
     ) -> dict[str, Any]:
         metadata = {"order_id": order.order_id, "account_id": order.account_id, "kind": order.kind.value}
-        if order.kind == Kind.PRODUCT:
-            name = order.product_id
-        else:
-            name = f"Balance top-up: {order.blocks} block{'s' if order.blocks > 1 else ''}"
         params: dict[str, Any] = {
             "mode": "payment",
             "customer": customer_id,
@@ -213,7 +266,7 @@ class Checkout:
                     "price_data": {
                         "currency": order.currency.lower(),
                         "unit_amount": order.amount_minor,
-                        "product_data": {"name": name},
+                        "product_data": {"name": order.product_id},
                     },
                 }
             ],
@@ -222,12 +275,10 @@ class Checkout:
                 "setup_future_usage": "off_session",
                 "metadata": {**metadata, "channel": "checkout"},
             },
-            "expires_at": order.session_expires_at_s,
+            "expires_at": expires_at_s,
             "success_url": success_url,
             "cancel_url": cancel_url,
         }
-        # Our price already includes our code; Stripe's promotion codes would lower it again (and
-        # Stripe forbids them next to `discounts`), so they are offered only on undiscounted products.
-        if order.kind == Kind.PRODUCT and not order.discount_code and self._settings.allow_promotion_codes:
+        if order.promotion_codes:
             params["allow_promotion_codes"] = True
         return params

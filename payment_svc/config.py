@@ -16,6 +16,12 @@ class Settings(CommonSettings):
     )
     stripe_api_base: str | None = Field(None, description="Stripe API base URL; tests point it at a fake.")
     stripe_timeout_s: float = Field(20.0, gt=0, description="Timeout of one Stripe HTTP request.")
+    stripe_call_budget_s: float = Field(
+        10.0,
+        gt=0,
+        description="Longest one Stripe call may take with its retries; an RPC's own deadline, "
+        "less a margin for the answer, shortens it. Then the call fails UNAVAILABLE STRIPE_UNAVAILABLE.",
+    )
     stripe_max_network_retries: int = Field(
         2,
         ge=0,
@@ -51,6 +57,12 @@ class Settings(CommonSettings):
         False,
         description="Let buyers type Stripe promotion codes on product checkouts without one of our codes; "
         "never for top-ups, and never when one of our codes is applied.",
+    )
+
+    needs_attention_auto_refund: bool = Field(
+        True,
+        description="Refund automatically (Stripe key `attention-<order_id>`) a paid order that cannot be "
+        "delivered and goes NEEDS_ATTENTION; off leaves the refund to an operator.",
     )
 
     webhook_max_body_bytes: int = Field(256 * 1024, ge=1024, description="Largest webhook body accepted.")

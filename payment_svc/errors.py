@@ -1,54 +1,80 @@
 """Named payment errors; the interceptor maps each to a status with its ErrorInfo reason."""
 
+from enum import StrEnum
+
 from svckit.errors import FailedPrecondition, InvalidArgument, NotFound, ServiceError, Unavailable
 
 
+class ErrorReason(StrEnum):
+    """payment.v1.ErrorReason without its ERROR_REASON_ prefix: the ErrorInfo reasons of payment_svc's
+    own errors (svckit's shared ones, e.g. INVALID_ARGUMENT, and peers' passed-on ones come on top)."""
+
+    PAYMENTS_NOT_CONFIGURED = "PAYMENTS_NOT_CONFIGURED"
+    WEBHOOKS_NOT_CONFIGURED = "WEBHOOKS_NOT_CONFIGURED"
+    INVALID_WEBHOOK = "INVALID_WEBHOOK"
+    ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
+    CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
+    CARD_DECLINED = "CARD_DECLINED"
+    NO_SAVED_PAYMENT_METHOD = "NO_SAVED_PAYMENT_METHOD"
+    ORDER_NOT_REFUNDABLE = "ORDER_NOT_REFUNDABLE"
+    REFUND_EXCEEDS_PAID = "REFUND_EXCEEDS_PAID"
+    STRIPE_UNAVAILABLE = "STRIPE_UNAVAILABLE"
+    STRIPE_REQUEST_REJECTED = "STRIPE_REQUEST_REJECTED"
+    DEPENDENCY_UNAVAILABLE = "DEPENDENCY_UNAVAILABLE"
+
+
 class PaymentsNotConfigured(FailedPrecondition):
-    reason = "PAYMENTS_NOT_CONFIGURED"
+    reason = ErrorReason.PAYMENTS_NOT_CONFIGURED
 
 
 class WebhooksNotConfigured(FailedPrecondition):
-    reason = "WEBHOOKS_NOT_CONFIGURED"
+    reason = ErrorReason.WEBHOOKS_NOT_CONFIGURED
 
 
 class InvalidWebhook(InvalidArgument):
     """A bad signature, a timestamp outside the tolerance or an unusable body: nothing changes."""
 
-    reason = "INVALID_WEBHOOK"
+    reason = ErrorReason.INVALID_WEBHOOK
 
 
 class OrderNotFound(NotFound):
-    reason = "ORDER_NOT_FOUND"
+    reason = ErrorReason.ORDER_NOT_FOUND
+
+
+class CurrencyMismatch(FailedPrecondition):
+    """The account's balance is held in another currency than the top-up's."""
+
+    reason = ErrorReason.CURRENCY_MISMATCH
 
 
 class CardDeclined(FailedPrecondition):
-    reason = "CARD_DECLINED"
+    reason = ErrorReason.CARD_DECLINED
 
 
 class NoSavedPaymentMethod(FailedPrecondition):
-    reason = "NO_SAVED_PAYMENT_METHOD"
+    reason = ErrorReason.NO_SAVED_PAYMENT_METHOD
 
 
 class OrderNotRefundable(FailedPrecondition):
-    reason = "ORDER_NOT_REFUNDABLE"
+    reason = ErrorReason.ORDER_NOT_REFUNDABLE
 
 
 class RefundExceedsPaid(FailedPrecondition):
-    reason = "REFUND_EXCEEDS_PAID"
+    reason = ErrorReason.REFUND_EXCEEDS_PAID
 
 
 class StripeUnavailable(Unavailable):
-    reason = "STRIPE_UNAVAILABLE"
+    reason = ErrorReason.STRIPE_UNAVAILABLE
 
 
 class StripeRejected(FailedPrecondition):
     """Stripe refused a request as invalid; retrying it unchanged would fail the same way."""
 
-    reason = "STRIPE_REQUEST_REJECTED"
+    reason = ErrorReason.STRIPE_REQUEST_REJECTED
 
 
 class DependencyUnavailable(Unavailable):
-    reason = "DEPENDENCY_UNAVAILABLE"
+    reason = ErrorReason.DEPENDENCY_UNAVAILABLE
 
 
 class PeerRejected(ServiceError):

@@ -2,32 +2,35 @@
 
 Every effect is idempotent on its own (balance credits and debits carry request ids derived from the
 order, code confirmations are per order, moves are compare-and-set), so any step may run again after
-a crash or alongside a duplicate event and the money still moves once.
+a crash or alongside a duplicate event and the money still moves once. A payment fulfils an order only
+when it is the order's own Stripe object, in the configured mode, currency and amount (verification).
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 from dataclasses import dataclass
 
+from redis.typing import EncodableT, FieldT
+
 from payment_svc.customers import Customers
-from payment_svc.errors import PeerRejected
+from payment_svc.errors import PeerRejected, StripeRejected
 from payment_svc.locks import KeyedLocks
 from payment_svc.order_store import OrderStore
 from payment_svc.orders import OPEN, Kind, Order, Status
+from payment_svc.outcomes import Outcome
 from payment_svc.peers import BalanceClient, PricingClient
 from payment_svc.stripe_gateway import StripeGateway
+from payment_svc.stripe_objects import Payment
+from payment_svc.verification import NOT_OURS, Mismatch, mismatch
 from svckit.clock import Clock
 from svckit.errors import ServiceError, Unavailable
-from svckit.redis_client import RedisClient, tagged_key
+from svckit.redis_client import RedisClient
 
 log = logging.getLogger(__name__)
 
-_REFUND_ATTEMPTS = 3
-
-
-def payment_intent_key(payment_intent_id: str) -> str:
-    return tagged_key("pay", payment_intent_id, "order")
+_DELIVERED = frozenset({Status.FULFILLED, Status.REFUNDED, Status.DISPUTED})
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class Fulfilment:
         stripe: StripeGateway | None,
         events: OrderEvents,
         clock: Clock,
+        auto_refund: bool,
     ) -> None:
         self._redis = redis
         self._orders = orders
@@ -57,60 +61,115 @@ class Fulfilment:
         self._stripe = stripe
         self._events = events
         self._clock = clock
+        self._auto_refund = auto_refund
         self._locks = KeyedLocks()  # duplicates racing in one process queue up instead of both working
+        self.mismatches: collections.Counter[str] = collections.Counter()  # metrics come later
 
-    async def order_for_payment_intent(self, payment_intent_id: str) -> str | None:
-        return await self._redis.get(payment_intent_key(payment_intent_id))
+    @property
+    def locks(self) -> KeyedLocks:
+        return self._locks
 
-    async def paid(self, order_id: str, *, payment_intent_id: str = "", payment_method_id: str = "") -> str:
-        """Stripe says the order is paid: credit the top-up or grant the product, once."""
+    def payment_mismatch(self, reason: Mismatch, order: Order | None, facts: dict[str, object]) -> Outcome:
+        """A payment that is not the order's: acknowledged, nothing changes, logged with both sides."""
+        self.mismatches[reason] += 1
+        ours = (
+            {}
+            if order is None
+            else {
+                "order_id": order.order_id,
+                "order_session": order.stripe_checkout_session_id,
+                "order_intent": order.stripe_payment_intent_id,
+                "order_amount_minor": order.amount_minor,
+                "order_currency": order.currency,
+            }
+        )
+        log.error("stripe payment does not match the order: %s", reason, extra={**ours, **facts})
+        return Outcome.PAYMENT_MISMATCH
+
+    async def paid(self, order_id: str, payment: Payment | None = None) -> Outcome:
+        """Stripe proves `payment` (None: a free order, or a PAID order to finish) pays the order."""
         async with self._locks.hold(order_id):
-            return await self._paid(order_id, payment_intent_id, payment_method_id)
+            return await self.paid_locked(order_id, payment)
 
-    async def expired(self, order_id: str) -> str:
+    async def paid_locked(self, order_id: str, payment: Payment | None) -> Outcome:
+        stored = await self._orders.get(order_id)
+        if stored is None:
+            return Outcome.UNKNOWN_ORDER
+        order = stored.order
+        if payment is not None:
+            if not payment.settled:
+                return Outcome.AWAITING_PAYMENT
+            wrong = mismatch(order, payment, livemode=self._stripe.livemode if self._stripe else False)
+            if wrong in NOT_OURS:
+                return self.payment_mismatch(wrong, order, _facts(payment))
+            if wrong is not None:
+                # Our own session or intent, but not what the order asked for: money came in that we
+                # will not deliver against, so it goes back.
+                self.payment_mismatch(wrong, order, _facts(payment))
+                return await self._needs_attention(order, wrong.value, payment)
+        if order.status in _DELIVERED:
+            return Outcome.ALREADY_FULFILLED
+        if order.status not in OPEN | {Status.PAID}:
+            # Paid after it expired or failed, or a NEEDS_ATTENTION order whose refund is still due.
+            reason = (
+                order.failure_reason
+                if order.status == Status.NEEDS_ATTENTION
+                else f"paid_after_{order.status.lower()}"
+            )
+            return await self._needs_attention(order, reason, payment)
+        if order.status != Status.PAID:
+            paying = (
+                {}
+                if payment is None
+                else {
+                    "stripe_payment_intent_id": payment.payment_intent_id,
+                    "paid_minor": payment.amount_minor,
+                }
+            )
+            result = await self._orders.update(order_id, self._clock.now_ms(), to=Status.PAID, set_=paying)
+            if result is None:
+                return Outcome.UNKNOWN_ORDER
+            order = result[1].order
+            if order.status != Status.PAID:
+                return await self.paid_locked(order_id, payment)  # moved meanwhile: decide again
+        if order.stripe_payment_intent_id:
+            await self._orders.link(order_id, payment_intent_id=order.stripe_payment_intent_id)
+        try:
+            await self._deliver(order)
+        except Unavailable:
+            raise
+        except ServiceError as err:  # a peer's final verdict, e.g. CURRENCY_MISMATCH or a closed account
+            return await self._needs_attention(order, err.reason, payment)
+        await self._save_card(order, payment.payment_method_id if payment else "")
+        await self._orders.update(order_id, self._clock.now_ms(), to=Status.FULFILLED)
+        await self._orders.unlist_pending(order_id)
+        return Outcome.FULFILLED
+
+    async def expired(self, order_id: str) -> Outcome:
         return await self._close(order_id, Status.EXPIRED, "")
 
-    async def failed(self, order_id: str, reason: str) -> str:
+    async def failed(self, order_id: str, reason: str) -> Outcome:
         return await self._close(order_id, Status.FAILED, reason)
 
-    async def requires_action(self, order_id: str, reason: str) -> str:
+    async def requires_action(self, order_id: str, reason: str) -> Outcome:
         async with self._locks.hold(order_id):
             result = await self._orders.update(
                 order_id, self._clock.now_ms(), to=Status.REQUIRES_ACTION, set_={"failure_reason": reason}
             )
             if result is None:
-                return "unknown_order"
-            stored = result[1]
-            return (
-                "requires_action" if stored.order.status == Status.REQUIRES_ACTION else _ignored(stored.order)
+                return Outcome.UNKNOWN_ORDER
+            moved = result[1].order.status == Status.REQUIRES_ACTION
+            return Outcome.REQUIRES_ACTION if moved else Outcome.IGNORED_ORDER_STATE
+
+    async def release_code(self, order: Order) -> None:
+        """Gives the order's code reservation back; a release already done or lapsed is fine."""
+        if order.discount_code:
+            request_id = _attempt_request_id("release", order)
+            await self._tolerate_final(
+                self._pricing.release_code(order.discount_code, order.order_id, request_id), order
             )
 
-    async def refunded(self, order_id: str, refunded_total_minor: int, payment_intent_id: str) -> str:
-        """Stripe reports `refunded_total_minor` refunded so far; a top-up's balance gives it back once."""
-        async with self._locks.hold(order_id):
-            stored = await self._orders.get(order_id)
-            if stored is None:
-                return "unknown_order"
-            if stored.order.status in OPEN | {Status.PAID}:
-                # A refund proves the payment went through, so its fulfilment comes first.
-                await self._paid(order_id, payment_intent_id, "")
-            return await self._refund(stored.order, refunded_total_minor)
-
-    async def _paid(self, order_id: str, payment_intent_id: str, payment_method_id: str) -> str:
-        # The paying intent replaces one that failed before (an off-session charge that needed action).
-        paying = {"stripe_payment_intent_id": payment_intent_id}
-        result = await self._orders.update(order_id, self._clock.now_ms(), to=Status.PAID, set_=paying)
-        if result is None:
-            return "unknown_order"
-        _, stored = result
-        order = stored.order
-        if order.status in (Status.FULFILLED, Status.REFUNDED):
-            return "already_fulfilled"
-        if order.status != Status.PAID:
-            log.error("payment for an order that is %s; refund it by hand", order.status, extra=_ctx(order))
-            return _ignored(order)
-        if order.stripe_payment_intent_id:
-            await self._redis.set(payment_intent_key(order.stripe_payment_intent_id), order.order_id)
+    async def _deliver(self, order: Order) -> None:
         if order.kind == Kind.TOP_UP:
             await self._balance.credit_top_up(
                 order.account_id,
@@ -120,43 +179,71 @@ class Fulfilment:
                 f"topup-{order.order_id}",
             )
         else:
-            await self._redeem_code(order)
-            await self._publish_paid(order)
-        await self._save_card(order, payment_method_id)
-        await self._orders.update(order_id, self._clock.now_ms(), to=Status.FULFILLED)
-        await self._orders.unlist_pending(order_id)
-        return "fulfilled"
+            if order.discount_code:
+                await self._tolerate_final(
+                    self._pricing.confirm_code(order.discount_code, order.order_id), order
+                )
+            await self.publish(order, "order.paid")
 
-    async def _close(self, order_id: str, status: Status, reason: str) -> str:
+    async def _needs_attention(self, order: Order, reason: str, payment: Payment | None) -> Outcome:
+        """Final: the payment goes back (unless AUTO_REFUND is off) and the sweeper leaves the order alone."""
+        set_: dict[str, object] = {"failure_reason": reason}
+        if payment is not None:
+            set_ |= {
+                "stripe_payment_intent_id": payment.payment_intent_id,
+                "paid_minor": payment.amount_minor,
+            }
+        result = await self._orders.update(
+            order.order_id, self._clock.now_ms(), to=Status.NEEDS_ATTENTION, set_=set_
+        )
+        if result is None:
+            return Outcome.UNKNOWN_ORDER
+        order = result[1].order
+        if order.status != Status.NEEDS_ATTENTION:
+            return Outcome.IGNORED_ORDER_STATE
+        log.error("paid order cannot be delivered: %s", order.failure_reason, extra=ctx(order))
+        await self.release_code(order)
+        await self._orders.unlist_pending(order.order_id)
+        intent = order.stripe_payment_intent_id
+        if self._auto_refund and self._stripe is not None and intent and not order.attention_refund_id:
+            await self._refund_attention(self._stripe, order, intent)
+        return Outcome.NEEDS_ATTENTION
+
+    async def _refund_attention(self, stripe: StripeGateway, order: Order, payment_intent_id: str) -> None:
+        """Stripe down raises (the event is retried); Stripe refusing is left to an operator."""
+        metadata = {"order_id": order.order_id, "reason": order.failure_reason}
+        try:
+            refund_id = await stripe.refund(
+                {"payment_intent": payment_intent_id, "metadata": metadata}, key=f"attention-{order.order_id}"
+            )
+        except StripeRejected as err:
+            log.error("automatic refund refused; refund by hand: %s", err, extra=ctx(order))
+            return
+        await self._orders.update(
+            order.order_id, self._clock.now_ms(), fill={"attention_refund_id": refund_id}
+        )
+
+    async def _close(self, order_id: str, status: Status, reason: str) -> Outcome:
         async with self._locks.hold(order_id):
             set_ = {"failure_reason": reason} if reason else {}
             result = await self._orders.update(order_id, self._clock.now_ms(), to=status, set_=set_)
             if result is None:
-                return "unknown_order"
-            _, stored = result
-            order = stored.order
+                return Outcome.UNKNOWN_ORDER
+            order = result[1].order
             if order.status != status:
-                return _ignored(order)
-            # Also on a repeat: a release that failed before is done now.
-            if order.discount_code:
-                await self._tolerate_final(
-                    self._pricing.release_code(order.discount_code, order.order_id), order
-                )
+                return Outcome.IGNORED_ORDER_STATE
+            await self.release_code(order)  # also on a repeat: a release that failed before is done now
             await self._orders.unlist_pending(order_id)
-            return status.lower()
+            return Outcome.EXPIRED if status == Status.EXPIRED else Outcome.FAILED
 
-    async def _redeem_code(self, order: Order) -> None:
-        if order.discount_code:
-            await self._tolerate_final(self._pricing.confirm_code(order.discount_code, order.order_id), order)
-
-    async def _publish_paid(self, order: Order) -> None:
-        """At least once: a crash before FULFILLED publishes again, so consumers dedupe by order_id."""
-        fields = {
-            "type": "order.paid",
+    async def publish(self, order: Order, event_type: str) -> None:
+        """At least once: a crash before the order's next state publishes again; consumers dedupe."""
+        fields: dict[FieldT, EncodableT] = {
+            "type": event_type,
             "order_id": order.order_id,
             "account_id": order.account_id,
             "product_id": order.product_id,
-            "amount_minor": order.amount_minor,
+            "amount_minor": order.paid_minor or order.amount_minor,
             "currency": order.currency,
             "discount_code": order.discount_code,
             "stripe_payment_intent_id": order.stripe_payment_intent_id,
@@ -172,54 +259,12 @@ class Fulfilment:
                 intent = await self._stripe.retrieve_payment_intent(order.stripe_payment_intent_id)
                 payment_method_id = intent.get("payment_method") or ""
             if payment_method_id:
-                await self._stripe.set_default_payment_method(order.stripe_customer_id, payment_method_id)
+                await self._stripe.set_default_payment_method(
+                    order.stripe_customer_id, payment_method_id, order.order_id
+                )
                 await self._customers.remember_card(order.account_id, payment_method_id)
         except ServiceError as err:
-            log.warning("could not save the card as default: %s", err, extra=_ctx(order))
-
-    async def _refund(self, order: Order, total_minor: int) -> str:
-        now = self._clock.now_ms()
-        if order.kind == Kind.PRODUCT:
-            # The product's code redemption stays counted; there is nothing to take back here.
-            step = await self._step(order, "claim", total_minor, now, 1)
-            return _refund_outcome(step)
-        step = await self._step(order, "claim", total_minor, now, 0)
-        for _ in range(_REFUND_ATTEMPTS):
-            if step[0] != "step" or step[3] == 1:
-                return _refund_outcome(step)
-            delta, take = step[1], step[2]
-            if take == -1:
-                available = await self._balance.available_minor(order.account_id)
-                step = await self._step(order, "decide", total_minor, now, min(delta, available))
-                take = step[2]
-            if take > 0:
-                try:
-                    await self._balance.debit_refund(
-                        order.account_id,
-                        take,
-                        order.currency,
-                        order.order_id,
-                        f"refund-{order.order_id}-{total_minor}-{take}",
-                    )
-                except PeerRejected as err:
-                    if err.reason != "INSUFFICIENT_FUNDS":
-                        raise
-                    # Spent meanwhile: that debit changed nothing, so asking for less is safe.
-                    available = await self._balance.available_minor(order.account_id)
-                    step = await self._step(order, "decide", total_minor, now, min(take - 1, available))
-                    continue
-            step = await self._step(order, "apply", total_minor, now, 0)
-            if step[1] > step[2]:
-                log.warning(
-                    "top-up refund exceeds what is left of the balance",
-                    extra={**_ctx(order), "shortfall_minor": step[1] - step[2]},
-                )
-        if step[0] == "step" and step[3] == 0:
-            raise Unavailable("the balance kept changing while a refund was taken back; retry")
-        return _refund_outcome(step)
-
-    async def _step(self, order: Order, op: str, total_minor: int, now_ms: int, value: int) -> list:
-        return await self._orders.refund_step(order.order_id, op, total_minor, now_ms, value)
+            log.warning("could not save the card as default: %s", err, extra=ctx(order))
 
     @staticmethod
     async def _tolerate_final(call, order: Order) -> None:
@@ -227,18 +272,29 @@ class Fulfilment:
         try:
             await call
         except PeerRejected as err:
-            log.warning("discount code reservation: %s", err, extra=_ctx(order))
+            log.warning("discount code reservation: %s", err, extra=ctx(order))
 
 
-def _ignored(order: Order) -> str:
-    return f"ignored_{order.status.lower()}"
+def _attempt_request_id(verb: str, order: Order) -> str:
+    """Per reservation attempt: a code released before a session existed may be reserved again."""
+    suffix = f"-{order.code_attempt}" if order.code_attempt else ""
+    return f"{verb}-{order.order_id}{suffix}"
 
 
-def _refund_outcome(step: list) -> str:
-    if step[0] == "not_refundable":
-        return f"ignored_{str(step[1]).lower()}"
-    return "refund_superseded" if step[0] == "superseded" else "refunded"
+def reserve_request_id(order: Order) -> str:
+    return _attempt_request_id("reserve", order)
 
 
-def _ctx(order: Order) -> dict[str, str]:
+def _facts(payment: Payment) -> dict[str, object]:
+    return {
+        "stripe_session": payment.session_id,
+        "stripe_intent": payment.payment_intent_id,
+        "stripe_amount_minor": payment.amount_minor,
+        "stripe_subtotal_minor": payment.subtotal_minor,
+        "stripe_currency": payment.currency,
+        "stripe_livemode": payment.livemode,
+    }
+
+
+def ctx(order: Order) -> dict[str, str]:
     return {"order_id": order.order_id, "account_id": order.account_id}

@@ -1,4 +1,14 @@
-"""Orders in Redis: one hash per order under its own hash tag, a per-account index and a pending index."""
+"""Orders in Redis: one hash per order under its own hash tag, a per-account index and a pending index.
+
+Keys (all owned here):
+- `pay:{<order_id>}` hash: the order's fields, its status history, refund steps (`refund:...`),
+  refund reverts (`refund_revert:<generation>`), dispute effects (`dispute_*`), RefundOrder requests
+  (`refund_request:<request_id>`) and the frozen first response (`receipt`). No TTL.
+- `pay:{<account_id>}:orders` zset: the account's order ids by create_ms. No TTL.
+- `pay:pending` zset: open orders by create_ms, for the sweeper. No TTL (members leave when closed).
+- `pay:{<cs_id>}:order` string: the order a Checkout Session was opened for. No TTL.
+- `pay:{<pi_id>}:order` string: the order a PaymentIntent pays. No TTL.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +28,12 @@ _INT_FIELDS = frozenset(
         "session_expires_at_s",
         "refunded_minor",
         "refund_shortfall_minor",
+        "code_attempt",
+        "promotion_codes",
+        "paid_minor",
+        "disputed_minor",
+        "dispute_shortfall_minor",
+        "refund_generation",
         "create_ms",
         "update_ms",
     }
@@ -30,6 +46,61 @@ class StoredOrder:
     order: Order
     receipt: Order | None  # the order as the creating RPC first answered it, once frozen
     fingerprint: str  # of the request that created it
+
+
+@dataclass(frozen=True)
+class DisputeState:
+    """An order's dispute as the dispute scripts left it."""
+
+    outcome: str  # recorded, decided, kept, marked, other_dispute, not_disputable, unknown_order
+    order: Order | None
+    take_minor: int  # -1 while undecided
+    taken: bool
+    returned: bool
+    published: bool
+
+
+@dataclass(frozen=True)
+class RefundStep:
+    """A step of a refund: `outcome` is step, superseded (a larger total came first) or not_refundable."""
+
+    outcome: str
+    delta_minor: int  # what this step refunds on top of the previous total
+    take_minor: int  # what the balance gives back for it; -1 while undecided
+    applied: bool
+
+
+@dataclass(frozen=True)
+class RefundRevert:
+    outcome: str  # reverted, pending, nothing, unknown_order
+    generation: int
+    give_back_minor: int
+
+
+def _named(flat: list) -> dict[str, str]:
+    """A script's flat name/value reply as a dict; the one place replies are read."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _dispute_state(order_id: str, flat: list) -> DisputeState:
+    raw = _named(flat)
+    outcome = raw.pop("outcome")
+    return DisputeState(
+        outcome=outcome,
+        order=_decode(order_id, raw) if "status" in raw else None,
+        take_minor=int(raw.get("dispute_take_minor", -1)),
+        taken=raw.get("dispute_taken") == "1",
+        returned=raw.get("dispute_returned") == "1",
+        published=raw.get("dispute_published") == "1",
+    )
+
+
+def session_order_key(session_id: str) -> str:
+    return tagged_key("pay", session_id, "order")
+
+
+def payment_intent_order_key(payment_intent_id: str) -> str:
+    return tagged_key("pay", payment_intent_id, "order")
 
 
 def order_key(order_id: str) -> str:
@@ -129,12 +200,17 @@ class OrderStore:
             return None
         return result[0] == 1, _stored(order_id, result[1])
 
-    async def refund_step(self, order_id: str, op: str, total_minor: int, now_ms: int, value: int) -> list:
-        """One refund_step.lua op: ["step", delta, take, applied], ["superseded"] or ["not_refundable", s]."""
-        result = await self._scripts["refund_step"](
+    async def refund_step(
+        self, order_id: str, op: str, total_minor: int, now_ms: int, value: int
+    ) -> RefundStep:
+        """One refund_step.lua op (claim, decide or apply) on the step named by `total_minor`."""
+        reply = await self._scripts["refund_step"](
             keys=[order_key(order_id)], args=[op, total_minor, now_ms, value]
         )
-        return [result[0], *(int(x) for x in result[1:])] if result[0] == "step" else list(result)
+        if reply[0] == "step":
+            delta, take, applied = (int(x) for x in reply[1:])
+            return RefundStep("step", delta, take, applied == 1)
+        return RefundStep(reply[0], 0, 0, False)
 
     async def refund_request(
         self, order_id: str, request_id: str, request: str, amount_minor: int
@@ -160,6 +236,63 @@ class OrderStore:
             pipe.zadd(account_orders_key(order.account_id), {order.order_id: order.create_ms})
             pipe.zadd(PENDING_INDEX, {order.order_id: order.create_ms})
             await pipe.execute()
+
+    async def renew_session_expiry(self, order_id: str, seen_s: int, proposed_s: int) -> int:
+        """The expires_at for the order's next session: `proposed_s` if nobody renewed `seen_s` first."""
+        raw = _named(
+            await self._scripts["renew_session_expiry"](keys=[order_key(order_id)], args=[seen_s, proposed_s])
+        )
+        return int(raw["session_expires_at_s"])
+
+    async def bump_code_attempt(self, order_id: str) -> None:
+        """After a released reservation, the next reservation is a new request to pricing_svc."""
+        await self._redis.hincrby(order_key(order_id), "code_attempt", 1)
+
+    async def link(self, order_id: str, *, session_id: str = "", payment_intent_id: str = "") -> None:
+        """Remembers which order a Stripe object was created for; events find orders only this way."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            if session_id:
+                pipe.set(session_order_key(session_id), order_id)
+            if payment_intent_id:
+                pipe.set(payment_intent_order_key(payment_intent_id), order_id)
+            await pipe.execute()
+
+    async def order_for_session(self, session_id: str) -> str | None:
+        return await self._redis.get(session_order_key(session_id))
+
+    async def order_for_payment_intent(self, payment_intent_id: str) -> str | None:
+        return await self._redis.get(payment_intent_order_key(payment_intent_id))
+
+    async def record_dispute(
+        self, order_id: str, dispute_id: str, amount_minor: int, status: str, now_ms: int
+    ) -> DisputeState:
+        flat = await self._scripts["dispute_record"](
+            keys=[order_key(order_id)], args=[dispute_id, amount_minor, status, now_ms]
+        )
+        return _dispute_state(order_id, flat)
+
+    async def decide_dispute(self, order_id: str, dispute_id: str, take_minor: int) -> DisputeState:
+        flat = await self._scripts["dispute_decide"](
+            keys=[order_key(order_id)], args=[dispute_id, take_minor]
+        )
+        return _dispute_state(order_id, flat)
+
+    async def mark_dispute(self, order_id: str, dispute_id: str, effect: str, now_ms: int) -> DisputeState:
+        flat = await self._scripts["dispute_mark"](
+            keys=[order_key(order_id)], args=[dispute_id, effect, now_ms]
+        )
+        return _dispute_state(order_id, flat)
+
+    async def revert_refund(self, order_id: str, stripe_refunded_minor: int, now_ms: int) -> RefundRevert:
+        raw = _named(
+            await self._scripts["refund_revert"](
+                keys=[order_key(order_id)], args=[stripe_refunded_minor, now_ms]
+            )
+        )
+        return RefundRevert(raw["outcome"], int(raw["generation"]), int(raw["give_back_minor"]))
+
+    async def revert_done(self, order_id: str, generation: int, now_ms: int) -> None:
+        await self._scripts["refund_revert_done"](keys=[order_key(order_id)], args=[generation, now_ms])
 
     async def unlist_pending(self, order_id: str) -> None:
         await self._redis.zrem(PENDING_INDEX, order_id)

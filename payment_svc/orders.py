@@ -21,6 +21,8 @@ class Status(StrEnum):
     FAILED = "FAILED"
     REQUIRES_ACTION = "REQUIRES_ACTION"
     REFUNDED = "REFUNDED"
+    NEEDS_ATTENTION = "NEEDS_ATTENTION"
+    DISPUTED = "DISPUTED"
 
 
 # The state machine: each status and the statuses it may be entered from. The store enforces it
@@ -32,9 +34,15 @@ ENTERED_FROM: dict[Status, frozenset[Status]] = {
     Status.EXPIRED: frozenset({Status.PENDING, Status.REQUIRES_ACTION}),
     Status.FAILED: frozenset({Status.PENDING, Status.REQUIRES_ACTION}),
     Status.REFUNDED: frozenset({Status.FULFILLED}),
+    # Paid but cannot be delivered (or paid after it closed): final, refunded automatically.
+    Status.NEEDS_ATTENTION: frozenset(
+        {Status.PENDING, Status.REQUIRES_ACTION, Status.PAID, Status.EXPIRED, Status.FAILED}
+    ),
+    # DISPUTED is entered and left (a won dispute) only by the dispute scripts.
 }
 OPEN = frozenset({Status.PENDING, Status.REQUIRES_ACTION})
-PAID_OR_LATER = frozenset({Status.PAID, Status.FULFILLED, Status.REFUNDED})
+# Orders the sweeper never touches again and no payment event can fulfil.
+TERMINAL = frozenset({Status.EXPIRED, Status.FAILED, Status.NEEDS_ATTENTION})
 
 ORDER_ID_RE = re.compile(r"ord_[0-9a-f]{24}")
 
@@ -67,6 +75,15 @@ class Order:
     stripe_payment_intent_id: str = ""
     checkout_url: str = ""
     session_expires_at_s: int = 0
+    promotion_codes: int = 0  # 1 when its Checkout offered Stripe promotion codes
+    code_attempt: int = 0  # bumped each time the code reservation is released before a session exists
+    paid_minor: int = 0  # what Stripe says was paid (less than amount_minor under a promotion code)
+    attention_refund_id: str = ""  # the automatic refund of a NEEDS_ATTENTION order
+    dispute_id: str = ""
+    dispute_status: str = ""  # open, won or lost
+    disputed_minor: int = 0
+    dispute_shortfall_minor: int = 0
+    refund_generation: int = 0  # bumped when a refund fails after it was reported
     refunded_minor: int = 0
     refund_shortfall_minor: int = 0
     failure_reason: str = ""

@@ -44,9 +44,9 @@ class _Peer:
         self._channel = peer_channel(addr)
         self._timeout_s = timeout_s
 
-    async def _call(self, method, request):
+    async def _call(self, method, request, metadata=None):
         try:
-            return await method(request, timeout=self._timeout_s)
+            return await method(request, timeout=self._timeout_s, metadata=metadata)
         except grpc.aio.AioRpcError as err:
             raise translate(err, self.name) from err
 
@@ -57,9 +57,25 @@ class _Peer:
 class PricingClient(_Peer):
     name = "pricing_svc"
 
-    def __init__(self, addr: str, timeout_s: float) -> None:
+    def __init__(self, addr: str, timeout_s: float, admin_token: str | None = None) -> None:
         super().__init__(addr, timeout_s)
         self._stub = pricing_service_pb2_grpc.PricingServiceStub(self._channel)
+        self._admin = (("authorization", f"Bearer {admin_token}"),) if admin_token else None
+        self._names: tuple[int, dict[str, str]] = (-1, {})  # (config version, product id -> display name)
+
+    async def display_name(self, product_id: str, config_version: int) -> str:
+        """The catalogue's display name of the product, read once per config version (admin token);
+        the product id when no admin token is configured or the product has no name."""
+        if self._admin is None:
+            return product_id
+        version, names = self._names
+        if version != config_version:
+            response = await self._call(
+                self._stub.GetPricingConfig, pri.GetPricingConfigRequest(), self._admin
+            )
+            names = {p.product_id: p.display_name for p in response.config.products}
+            self._names = (response.config.version, names)
+        return names.get(product_id) or product_id
 
     async def quote(self, product_id: str, discount_code: str, account_id: str) -> pri.Quote:
         request = pri.GetQuoteRequest(
@@ -68,7 +84,7 @@ class PricingClient(_Peer):
         return (await self._call(self._stub.GetQuote, request)).quote
 
     async def reserve_code(
-        self, code: str, order_id: str, account_id: str, product_id: str, ttl_s: int
+        self, code: str, order_id: str, account_id: str, product_id: str, ttl_s: int, request_id: str
     ) -> None:
         request = pri.ReserveDiscountCodeRequest(
             code=code,
@@ -76,7 +92,7 @@ class PricingClient(_Peer):
             account_id=account_id,
             product_id=product_id,
             ttl_seconds=ttl_s,
-            request_id=f"reserve-{order_id}",
+            request_id=request_id,
         )
         await self._call(self._stub.ReserveDiscountCode, request)
 
@@ -86,10 +102,8 @@ class PricingClient(_Peer):
         )
         await self._call(self._stub.ConfirmDiscountCode, request)
 
-    async def release_code(self, code: str, order_id: str) -> None:
-        request = pri.ReleaseDiscountCodeRequest(
-            code=code, order_id=order_id, request_id=f"release-{order_id}"
-        )
+    async def release_code(self, code: str, order_id: str, request_id: str) -> None:
+        request = pri.ReleaseDiscountCodeRequest(code=code, order_id=order_id, request_id=request_id)
         await self._call(self._stub.ReleaseDiscountCode, request)
 
 
@@ -111,6 +125,17 @@ class BalanceClient(_Peer):
     ) -> None:
         fields = _entry(account_id, amount_minor, currency, order_id, request_id)
         await self._call(self._stub.Debit, bal.DebitRequest(reason=bal.TRANSACTION_REASON_REFUND, **fields))
+
+    async def fixed_currency(self, account_id: str) -> str | None:
+        """The account's currency once its first credit fixed it; None for an account never credited."""
+        response = await self._call(self._stub.GetBalance, bal.GetBalanceRequest(account_id=account_id))
+        balance = response.balance
+        if balance.balance_minor or balance.held_minor:
+            return balance.currency
+        listed = await self._call(
+            self._stub.ListTransactions, bal.ListTransactionsRequest(account_id=account_id, page_size=1)
+        )
+        return balance.currency if listed.transactions else None
 
     async def available_minor(self, account_id: str) -> int:
         response = await self._call(self._stub.GetBalance, bal.GetBalanceRequest(account_id=account_id))

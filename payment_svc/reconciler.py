@@ -9,12 +9,11 @@ from payment_svc.fulfilment import Fulfilment
 from payment_svc.order_store import OrderStore
 from payment_svc.orders import OPEN, Order, Status
 from payment_svc.stripe_gateway import StripeGateway
+from payment_svc.stripe_objects import intent_payment, session_payment
 from svckit.clock import Clock
 from svckit.errors import ServiceError
 
 log = logging.getLogger(__name__)
-
-_PAID_STATUSES = ("paid", "no_payment_required")
 
 
 class Reconciler:
@@ -60,23 +59,21 @@ class Reconciler:
         if stored is not None and stored.order.status == Status.PAID:
             return await self._fulfilment.paid(order_id)  # its fulfilment was cut short: finish it
         if stored is None or stored.order.status not in OPEN:
-            await self._orders.unlist_pending(order_id)
+            await self._orders.unlist_pending(order_id)  # terminal or done: never swept again
             return "closed"
         order = stored.order
         if order.stripe_checkout_session_id:
             return await self._from_session(order)
         if order.stripe_payment_intent_id:
             return await self._from_payment_intent(order)
-        if now_ms > order.session_expires_at_s * 1000 + self._after_ms:
-            # No Stripe object was ever recorded, so nobody got a way to pay it.
-            return await self._fulfilment.expired(order_id)
-        return "open"
+        # Old enough to be due, and no Stripe object was ever recorded: nobody got a way to pay it.
+        return await self._fulfilment.expired(order_id)
 
     async def _from_session(self, order: Order) -> str:
         session = await self._stripe.retrieve_checkout_session(order.stripe_checkout_session_id)
-        if session.get("status") == "complete" and session.get("payment_status") in _PAID_STATUSES:
-            intent = session.get("payment_intent") or ""
-            return await self._fulfilment.paid(order.order_id, payment_intent_id=intent)
+        payment = session_payment(session)
+        if payment.settled:
+            return await self._fulfilment.paid(order.order_id, payment)
         if session.get("status") == "expired":
             return await self._fulfilment.expired(order.order_id)
         return "open"
@@ -84,11 +81,7 @@ class Reconciler:
     async def _from_payment_intent(self, order: Order) -> str:
         intent = await self._stripe.retrieve_payment_intent(order.stripe_payment_intent_id)
         if intent["status"] == "succeeded":
-            return await self._fulfilment.paid(
-                order.order_id,
-                payment_intent_id=intent["id"],
-                payment_method_id=intent.get("payment_method") or "",
-            )
+            return await self._fulfilment.paid(order.order_id, intent_payment(intent))
         if intent["status"] in ("canceled", "requires_payment_method"):
             return await self._fulfilment.failed(order.order_id, intent["status"])
         return "open"

@@ -13,6 +13,7 @@ from payment_svc.fulfilment import Fulfilment
 from payment_svc.order_store import OrderStore
 from payment_svc.orders import Order, Status, fingerprint, order_id_for
 from payment_svc.stripe_gateway import AuthenticationRequired
+from payment_svc.stripe_objects import intent_payment
 from svckit.clock import Clock
 from svckit.errors import RequestIdReused, Violations
 from svckit.validation import check_account_id, check_request_id
@@ -63,6 +64,7 @@ class SavedCardTopUps:
                 return _answer(stored.receipt)
             if stored.order.failure_reason.startswith(_DECLINED):
                 raise CardDeclined("the card was declined")
+        await self._checkout.check_top_up_currency(account_id)
         customer_id, card = await self._customers.saved(account_id)
         if customer_id and not card:
             card = await stripe.first_card(customer_id)
@@ -105,7 +107,7 @@ class SavedCardTopUps:
             return _answer(action)
         await self._record(order_id, customer_id, intent["id"])
         if intent["status"] == "succeeded":
-            await self._fulfilment.paid(order_id, payment_intent_id=intent["id"], payment_method_id=card)
+            await self._fulfilment.paid(order_id, intent_payment(intent))
         elif intent["status"] in ("requires_payment_method", "canceled"):
             await self._fulfilment.failed(order_id, intent["status"])
         # Anything else (processing) settles later through payment_intent.* webhooks or the sweeper.
@@ -113,6 +115,7 @@ class SavedCardTopUps:
 
     async def _record(self, order_id: str, customer_id: str, payment_intent_id: str) -> None:
         fill = {"stripe_customer_id": customer_id, "stripe_payment_intent_id": payment_intent_id}
+        await self._orders.link(order_id, payment_intent_id=payment_intent_id)
         await self._orders.update(order_id, self._clock.now_ms(), fill=fill)
 
 

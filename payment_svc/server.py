@@ -12,11 +12,14 @@ from payment_svc.auto_top_up import AutoTopUps
 from payment_svc.checkout import Checkout
 from payment_svc.config import Settings
 from payment_svc.customers import Customers
+from payment_svc.disputes import Disputes
+from payment_svc.event_handlers import EventHandlers
 from payment_svc.fulfilment import Fulfilment, OrderEvents
 from payment_svc.low_balance_consumer import LowBalanceConsumer
 from payment_svc.order_store import OrderStore
 from payment_svc.peers import BalanceClient, PricingClient
 from payment_svc.reconciler import Reconciler
+from payment_svc.refund_effects import RefundEffects
 from payment_svc.refunds import Refunds
 from payment_svc.saved_card import SavedCardTopUps
 from payment_svc.service import Domain, PaymentServicer
@@ -41,6 +44,7 @@ class PaymentApp:
     webhook: WebhookServer
     reconciler: Reconciler | None
     consumer: LowBalanceConsumer | None
+    fulfilment: Fulfilment  # tests read its mismatch counter
     _tasks: list[asyncio.Task] = field(default_factory=list)
 
     @property
@@ -62,7 +66,8 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
         log.warning("webhooks not configured: STRIPE_WEBHOOK_SECRET is unset; every event is refused")
     redis = connect(settings, decode_responses=True)
     stripe = StripeGateway(settings) if settings.stripe_secret_key is not None else None
-    pricing = PricingClient(settings.pricing_service_addr, settings.peer_timeout_s)
+    admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    pricing = PricingClient(settings.pricing_service_addr, settings.peer_timeout_s, admin_token)
     balance = BalanceClient(settings.balance_service_addr, settings.peer_timeout_s)
     orders = OrderStore(redis)
     customers = Customers(redis, stripe)
@@ -75,11 +80,13 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
         stripe=stripe,
         events=OrderEvents(settings.order_events_stream, settings.order_events_maxlen),
         clock=clock,
+        auto_refund=settings.needs_attention_auto_refund,
     )
     checkout = Checkout(
         settings=settings,
         orders=orders,
         pricing=pricing,
+        balance=balance,
         customers=customers,
         stripe=stripe,
         fulfilment=fulfilment,
@@ -102,7 +109,15 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
         max_body_bytes=settings.webhook_max_body_bytes,
         dedupe_ttl_s=settings.webhook_dedupe_ttl_s,
         redis=redis,
-        fulfilment=fulfilment,
+        handlers=EventHandlers(
+            orders=orders,
+            fulfilment=fulfilment,
+            refunds=RefundEffects(orders=orders, balance=balance, clock=clock),
+            disputes=Disputes(orders=orders, balance=balance, fulfilment=fulfilment, clock=clock),
+            customers=customers,
+            stripe=stripe,
+            clock=clock,
+        ).table(),
     )
     domain = Domain(
         orders=orders,
@@ -168,7 +183,7 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
         on_start=[start_workers],
         on_stop=[stop_workers],
     )
-    parts = PaymentApp(app, port, webhook_server, reconciler, consumer)
+    parts = PaymentApp(app, port, webhook_server, reconciler, consumer, fulfilment)
     return parts
 
 

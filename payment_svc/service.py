@@ -13,6 +13,7 @@ from pricing.v1 import pricing_service_pb2
 from payment_svc.auto_top_up import AutoTopUp, AutoTopUpChange, AutoTopUps
 from payment_svc.checkout import Checkout, ProductPurchase, TopUpPurchase
 from payment_svc.checks import check_order_id
+from payment_svc.deadline import with_rpc_deadline
 from payment_svc.errors import OrderNotFound
 from payment_svc.order_store import OrderStore
 from payment_svc.orders import OPEN, Order
@@ -41,6 +42,7 @@ class PaymentServicer(payment_service_pb2_grpc.PaymentServiceServicer):
     def __init__(self, domain: Domain) -> None:
         self._d = domain
 
+    @with_rpc_deadline
     async def CreateCheckoutSession(self, request: pb.CreateCheckoutSessionRequest, context):
         order = await self._d.checkout.buy_product(
             ProductPurchase(
@@ -58,6 +60,7 @@ class PaymentServicer(payment_service_pb2_grpc.PaymentServiceServicer):
             session_id=order.stripe_checkout_session_id,
         )
 
+    @with_rpc_deadline
     async def CreateTopUpSession(self, request: pb.CreateTopUpSessionRequest, context):
         order = await self._d.checkout.buy_top_up(
             TopUpPurchase(
@@ -98,6 +101,7 @@ class PaymentServicer(payment_service_pb2_grpc.PaymentServiceServicer):
         token = _encode_token(page[-1].order_id) if len(orders) > size else ""
         return pb.ListOrdersResponse(orders=[order_pb(o) for o in page], next_page_token=token)
 
+    @with_rpc_deadline
     async def TopUpWithSavedCard(self, request: pb.TopUpWithSavedCardRequest, context):
         result = await self._d.saved_card.top_up(request.account_id, request.blocks, request.request_id)
         return pb.TopUpWithSavedCardResponse(order=order_pb(result.order), action_url=result.action_url)
@@ -120,19 +124,21 @@ class PaymentServicer(payment_service_pb2_grpc.PaymentServiceServicer):
         settings = await self._d.auto_top_ups.get(request.account_id)
         return pb.GetAutoTopUpResponse(auto_top_up=auto_top_up_pb(settings))
 
+    @with_rpc_deadline
     async def RefundOrder(self, request: pb.RefundOrderRequest, context):
         result = await self._d.refunds.refund(
             request.order_id, request.amount_minor, request.reason, request.request_id
         )
         return pb.RefundOrderResponse(order=order_pb(result.order), stripe_refund_id=result.stripe_refund_id)
 
+    @with_rpc_deadline
     async def HandleStripeEvent(self, request: pb.HandleStripeEventRequest, context):
         result = await self._d.webhooks.handle(request.payload, request.stripe_signature)
         return pb.HandleStripeEventResponse(
             event_id=result.event_id,
             event_type=result.event_type,
             duplicate=result.duplicate,
-            outcome=result.outcome,
+            outcome=pb.WebhookOutcome.Value(f"WEBHOOK_OUTCOME_{result.outcome.name}"),
         )
 
 
@@ -163,6 +169,12 @@ def order_pb(order: Order) -> pb.Order:
         ],
         create_time=timestamp_from_ms(order.create_ms),
         update_time=timestamp_from_ms(order.update_ms),
+        paid_minor=order.paid_minor,
+        attention_refund_id=order.attention_refund_id,
+        dispute_id=order.dispute_id,
+        dispute_status=order.dispute_status,
+        disputed_minor=order.disputed_minor,
+        dispute_shortfall_minor=order.dispute_shortfall_minor,
     )
 
 

@@ -1,4 +1,8 @@
-"""The one StripeClient: async calls with deterministic idempotency keys, Stripe errors mapped to ours."""
+"""The one StripeClient: async calls with deterministic idempotency keys, Stripe errors mapped to ours.
+
+Every call, retries included, ends within its budget (STRIPE_CALL_BUDGET_S) and before the calling
+RPC's deadline; the library does not retry on its own, so that bound holds.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,17 @@ from typing import Any
 import stripe
 
 from payment_svc.config import Settings
+from payment_svc.deadline import call_deadline
 from payment_svc.errors import CardDeclined, StripeRejected, StripeUnavailable
 
 log = logging.getLogger(__name__)
 
+# The API version every request asks for, whatever the installed library's default. Webhook endpoints
+# must be created with the same version, so events have the shape this code reads (see the README).
+STRIPE_API_VERSION = "2023-08-16"
 MAX_IDEMPOTENCY_KEY_CHARS = 255
+_BACKOFF_S = 0.2
+_MAX_BACKOFF_S = 2.0
 
 
 class AuthenticationRequired(Exception):
@@ -36,16 +46,22 @@ class StripeGateway:
     """Every call is idempotent: POSTs carry the caller's key, so a retry returns Stripe's first answer."""
 
     def __init__(self, settings: Settings) -> None:
-        assert settings.stripe_secret_key is not None
+        if settings.stripe_secret_key is None:
+            raise ValueError("StripeGateway needs STRIPE_SECRET_KEY")
+        secret = settings.stripe_secret_key.get_secret_value()
+        self.livemode = secret.startswith(("sk_live_", "rk_live_"))
         self._http = stripe.HTTPXClient(timeout=settings.stripe_timeout_s)
         base = {"api": settings.stripe_api_base} if settings.stripe_api_base else None
         self._client = stripe.StripeClient(
-            settings.stripe_secret_key.get_secret_value(),
+            secret,
             base_addresses=base,
-            max_network_retries=settings.stripe_max_network_retries,
+            stripe_version=STRIPE_API_VERSION,
+            max_network_retries=0,  # retried in _call, within the budget
             http_client=self._http,
         )
+        self._network_retries = settings.stripe_max_network_retries
         self._rate_limit_retries = settings.stripe_rate_limit_retries
+        self._budget_s = settings.stripe_call_budget_s
 
     async def close(self) -> None:
         await self._http.close_async()
@@ -63,16 +79,31 @@ class StripeGateway:
         return CheckoutSession(session["id"], session["url"])
 
     async def retrieve_checkout_session(self, session_id: str) -> dict[str, Any]:
-        return await self._call(self._client.v1.checkout.sessions.retrieve_async, session_id)
+        """The session as Stripe has it now, with its line items (what was bought, for how much)."""
+        return await self._call(
+            self._client.v1.checkout.sessions.retrieve_async, session_id, {"expand": ["line_items"]}
+        )
 
     async def retrieve_payment_intent(self, payment_intent_id: str) -> dict[str, Any]:
         return await self._call(self._client.v1.payment_intents.retrieve_async, payment_intent_id)
 
+    async def retrieve_charge(self, charge_id: str) -> dict[str, Any]:
+        return await self._call(self._client.v1.charges.retrieve_async, charge_id)
+
+    async def retrieve_dispute(self, dispute_id: str) -> dict[str, Any]:
+        return await self._call(self._client.v1.disputes.retrieve_async, dispute_id)
+
     async def charge_off_session(self, params: dict[str, Any], *, key: str) -> dict[str, Any]:
-        """Raises CardDeclined or AuthenticationRequired when the card refuses."""
+        """Raises CardDeclined or AuthenticationRequired when the card refuses.
+
+        Since API 2023-08-16 a PaymentIntent accepts the Dashboard's payment methods unless told
+        otherwise, and confirming one that may redirect needs a return_url. Nobody is present to be
+        redirected, so redirects are turned off instead.
+        """
+        automatic = {"enabled": True, "allow_redirects": "never"}
         return await self._call(
             self._client.v1.payment_intents.create_async,
-            {**params, "off_session": True, "confirm": True},
+            {**params, "automatic_payment_methods": automatic, "off_session": True, "confirm": True},
             key=key,
         )
 
@@ -82,12 +113,15 @@ class StripeGateway:
         )
         return methods["data"][0]["id"] if methods["data"] else None
 
-    async def set_default_payment_method(self, customer_id: str, payment_method_id: str) -> None:
+    async def set_default_payment_method(
+        self, customer_id: str, payment_method_id: str, order_id: str
+    ) -> None:
+        """Keyed by the order that paid with the card: switching A -> B -> A makes three distinct calls."""
         await self._call(
             self._client.v1.customers.update_async,
             customer_id,
             {"invoice_settings": {"default_payment_method": payment_method_id}},
-            key=f"default-pm-{customer_id}-{payment_method_id}",
+            key=f"default-pm-{order_id}",
         )
 
     async def refund(self, params: dict[str, Any], *, key: str) -> str:
@@ -95,29 +129,51 @@ class StripeGateway:
         return refund["id"]
 
     async def _call(self, method: Callable[..., Awaitable[Any]], *args, key: str | None = None) -> dict:
-        """The library retries connection errors and 5xx itself; 429 is retried here with the same key."""
-        assert key is None or len(key) <= MAX_IDEMPOTENCY_KEY_CHARS
+        """Retries connection errors, 5xx, 409 and 429 with the same key while time is left."""
+        if key is not None and len(key) > MAX_IDEMPOTENCY_KEY_CHARS:
+            raise ValueError(f"idempotency key longer than {MAX_IDEMPOTENCY_KEY_CHARS}: {key!r}")
         options = {"idempotency_key": key} if key else None
-        for attempt in range(self._rate_limit_retries + 1):
+        loop = asyncio.get_running_loop()
+        deadline = call_deadline(self._budget_s)
+        network_failures = rate_limited = 0
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise StripeUnavailable("Stripe did not answer in time")
             try:
-                result = await (method(*args, options=options) if options else method(*args))
+                async with asyncio.timeout(remaining):
+                    result = await (method(*args, options=options) if options else method(*args))
                 return result.to_dict()
+            except TimeoutError as err:
+                raise StripeUnavailable("Stripe did not answer in time") from err
             except stripe.RateLimitError as err:
-                if attempt == self._rate_limit_retries:
-                    raise StripeUnavailable(f"Stripe is rate limiting us: {err.user_message}") from err
-                await asyncio.sleep(0.2 * 2**attempt)
+                rate_limited += 1
+                if rate_limited > self._rate_limit_retries:
+                    raise StripeUnavailable("Stripe is rate limiting us") from err
+            except (stripe.APIConnectionError, stripe.APIError, stripe.IdempotencyError) as err:
+                # IdempotencyError here is 409: the same key is still running at Stripe.
+                if isinstance(err, stripe.IdempotencyError) and err.http_status != 409:
+                    raise _rejected(err) from err
+                network_failures += 1
+                if network_failures > self._network_retries:
+                    log.warning("stripe unreachable: %s", err)
+                    raise StripeUnavailable("Stripe cannot be reached") from err
             except stripe.CardError as err:
                 raise _card_error(err) from err
-            except (stripe.APIConnectionError, stripe.APIError) as err:
-                raise StripeUnavailable(f"Stripe cannot be reached: {err.user_message or err}") from err
             except stripe.StripeError as err:
                 # Invalid requests, auth and idempotency errors are final: the same call fails again.
-                log.error("stripe rejected a request: %s", err, extra={"stripe_code": err.code})
-                raise StripeRejected(
-                    f"Stripe rejected the request: {err.user_message or err}",
-                    metadata={"stripe_code": err.code or ""},
-                ) from err
-        raise AssertionError("unreachable")
+                raise _rejected(err) from err
+            attempt = network_failures + rate_limited
+            await asyncio.sleep(
+                min(_BACKOFF_S * 2 ** (attempt - 1), _MAX_BACKOFF_S, max(0.0, deadline - loop.time()))
+            )
+
+
+def _rejected(err: stripe.StripeError) -> StripeRejected:
+    """Stripe's own message stays in our log; callers get its code, not its support boilerplate."""
+    log.error("stripe rejected a request: %s", err, extra={"stripe_code": err.code})
+    code = err.code or type(err).__name__
+    return StripeRejected(f"Stripe refused the request ({code})", metadata={"stripe_code": err.code or ""})
 
 
 def _card_error(err: stripe.CardError) -> Exception:
@@ -126,6 +182,5 @@ def _card_error(err: stripe.CardError) -> Exception:
         return AuthenticationRequired(intent["id"] if intent else "")
     decline = getattr(err.error, "decline_code", None) if err.error else None
     return CardDeclined(
-        f"the card was declined: {err.user_message}",
-        metadata={"decline_code": decline or err.code or "card_declined"},
+        "the card was declined", metadata={"decline_code": decline or err.code or "card_declined"}
     )

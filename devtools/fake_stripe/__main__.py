@@ -9,7 +9,9 @@ from .server import FakeStripe
 CONTROLS = """Test controls while it runs (form-encoded POSTs, no API key):
 POST <session.url> [paid=false] completes a Checkout Session as if the customer paid;
 POST <url>/_test/<name> runs FakeStripe.<name>(**form) for attach_card, complete_session,
-expire_session, fail_next, payment_intent_event and refund_event, answering {"result": ...}."""
+expire_session, fail_next, payment_intent_event, refund_event, fail_refund, create_dispute,
+close_dispute, payment_link_session, settle_async_payment and hang (on=false to stop), answering
+{"result": ...}. While hung, /_test/ controls still answer; only the API does not."""
 
 
 async def main() -> None:

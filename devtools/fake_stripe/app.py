@@ -18,7 +18,8 @@ FAKE = web.AppKey("fake", object)  # the FakeStripe serving this app
 # fail_next kinds that make a card fail, and the saved-card kind they stand for.
 CARD_FAILURES = {"card_declined": "decline", "authentication_required": "auth_required"}
 _CONTROLS = set(
-    "attach_card complete_session expire_session fail_next payment_intent_event refund_event".split()
+    "attach_card complete_session expire_session fail_next payment_intent_event refund_event "
+    "create_dispute close_dispute fail_refund payment_link_session settle_async_payment hang".split()
 )
 
 
@@ -46,13 +47,17 @@ OPERATIONS = {
         lambda c: c.store.list_payment_methods(c.params.get("customer"), c.params, c.path)
     ),
     "POST /v1/checkout/sessions": lambda c: c.store.create_session(c.params),
-    "GET /v1/checkout/sessions/{session}": lambda c: c.store.get(c.ids["session"], "checkout.session"),
+    "GET /v1/checkout/sessions/{session}": (
+        lambda c: c.store.retrieve_session(c.ids["session"], c.params.get("expand"))
+    ),
     "POST /v1/checkout/sessions/{session}/expire": (
         lambda c: c.store.expire_session(c.ids["session"], c.origin)["data"]["object"]
     ),
     "POST /v1/payment_intents": lambda c: c.store.create_payment_intent(c.params, c.forced_card, c.origin),
     "GET /v1/payment_intents/{intent}": lambda c: c.store.get(c.ids["intent"], "payment_intent"),
     "POST /v1/refunds": lambda c: c.store.refund(c.params, c.origin),
+    "GET /v1/charges/{charge}": lambda c: c.store.get(c.ids["charge"], "charge"),
+    "GET /v1/disputes/{dispute}": lambda c: c.store.get(c.ids["dispute"], "dispute"),
 }
 
 
@@ -75,6 +80,7 @@ async def _api(request: web.Request) -> web.Response:
     recorded = RecordedRequest(request.method, request.path, {}, key, dict(request.headers))
     fake.requests.append(recorded)
     raw = await request.text()
+    await fake.wait_while_hanging()
     if fake.latency_ms:
         await asyncio.sleep(fake.latency_ms / 1000)
     failure, executed = None, False
@@ -171,8 +177,11 @@ async def _control(request: web.Request) -> web.Response:
     control, args = request.match_info["control"], dict(await request.post())
     if "times" in args:
         args["times"] = int(args["times"])
-    if "paid" in args:
-        args["paid"] = args["paid"] != "false"
+    for flag in ("paid", "won", "succeeded", "on"):
+        if flag in args:
+            args[flag] = args[flag] != "false"
+    if "amount" in args:
+        args["amount"] = int(args["amount"])
     if control not in _CONTROLS:
         return web.json_response({"error": {"message": f"Unknown test control: {control}"}}, status=404)
     return await _run(lambda: {"result": getattr(request.app[FAKE], control)(**args)})

@@ -20,9 +20,11 @@ ENDPOINTS = {
     "POST /v1/checkout/sessions": ["line_items", "payment_intent_data", "discounts"],
     "GET /v1/checkout/sessions/{session}": [],
     "POST /v1/checkout/sessions/{session}/expire": [],
-    "POST /v1/payment_intents": [],
+    "POST /v1/payment_intents": ["automatic_payment_methods"],
     "GET /v1/payment_intents/{intent}": [],
     "POST /v1/refunds": [],
+    "GET /v1/charges/{charge}": [],
+    "GET /v1/disputes/{dispute}": [],
 }
 MAX_ENUM = 20  # longer enums (locales, payment method types) are checked as plain strings
 

@@ -153,8 +153,50 @@ def refund(charge_obj: dict, amount: int, params: dict) -> dict:
         "currency": charge_obj["currency"],
         "metadata": params.get("metadata") or {},
         "payment_intent": charge_obj["payment_intent"],
+        "failure_reason": None,
         "reason": params.get("reason"),
         "status": "succeeded",
+    }
+
+
+def line_items(session: dict, params: dict) -> dict:
+    """The session's line items, as `expand[]=line_items` returns them."""
+    items = []
+    for item in params["line_items"]:
+        data = item["price_data"]
+        amount = data["unit_amount"] * item["quantity"]
+        price = {**_base("price", new_id("price_"), ""), "currency": data["currency"].lower()}
+        price |= {"unit_amount": data["unit_amount"], "type": "one_time", "product": new_id("prod_", 14)}
+        items.append(
+            {
+                "id": new_id("li_"),
+                "object": "item",
+                "amount_discount": 0,
+                "amount_subtotal": amount,
+                "amount_tax": 0,
+                "amount_total": amount,
+                "currency": data["currency"].lower(),
+                "description": (data.get("product_data") or {}).get("name"),
+                "price": price,
+                "quantity": item["quantity"],
+            }
+        )
+    return list_object(items, f"/v1/checkout/sessions/{session['id']}/line_items", False)
+
+
+def dispute(charge_obj: dict, amount: int) -> dict:
+    return {
+        **_base("dispute", new_id("dp_"), ""),
+        "amount": amount,
+        "balance_transactions": [],
+        "charge": charge_obj["id"],
+        "currency": charge_obj["currency"],
+        "evidence": {},
+        "evidence_details": {"due_by": now() + 7 * 86400, "has_evidence": False, "past_due": False},
+        "is_charge_refundable": False,
+        "payment_intent": charge_obj["payment_intent"],
+        "reason": "fraudulent",
+        "status": "needs_response",
     }
 
 

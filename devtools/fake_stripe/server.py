@@ -44,6 +44,8 @@ class FakeStripe:
         self._webhooks: asyncio.Queue[dict] = asyncio.Queue()
         self._runner: web.AppRunner | None = None
         self._sender: asyncio.Task | None = None
+        self._answering = asyncio.Event()
+        self._answering.set()
 
     @property
     def events(self) -> list[dict]:
@@ -59,6 +61,7 @@ class FakeStripe:
         return self.url
 
     async def stop(self) -> None:
+        self._answering.set()  # lets hung requests finish, so shutdown does not wait for them
         if self._sender:
             self._sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -101,6 +104,16 @@ class FakeStripe:
                 return failure.kind
         return None
 
+    def hang(self, on: bool = True) -> None:
+        """While on, API calls are accepted (connection and request read) but never answered."""
+        if on:
+            self._answering.clear()
+        else:
+            self._answering.set()
+
+    async def wait_while_hanging(self) -> None:
+        await self._answering.wait()
+
     def attach_card(self, customer_id: str, kind: str = "ok") -> str:
         """Saves a card to the customer and returns its id; `kind` ("ok", "decline", "auth_required")
         decides how charging it goes (auth_required fails off-session, needs action on-session)."""
@@ -117,6 +130,28 @@ class FakeStripe:
         """A (new) charge.refunded event for the refund's charge as it is now."""
         refund = self.store.get(refund_id, "refund")
         return self.store.emit("charge.refunded", self.store.get(refund["charge"], "charge"))
+
+    def settle_async_payment(self, session_id: str, *, succeeded: bool = True) -> dict:
+        """A session completed unpaid settles; returns checkout.session.async_payment_succeeded/failed."""
+        return self.store.settle_async_payment(session_id, succeeded)
+
+    def fail_refund(self, refund_id: str) -> dict:
+        """The refund fails after it succeeded; returns charge.refund.updated."""
+        return self.store.fail_refund(refund_id)
+
+    def create_dispute(self, charge_id: str, amount: int | None = None) -> dict:
+        """The cardholder disputes the charge (in full by default); returns charge.dispute.created."""
+        return self.store.create_dispute(charge_id, amount)
+
+    def close_dispute(self, dispute_id: str, won: bool) -> dict:
+        """Returns charge.dispute.closed with status won or lost."""
+        return self.store.close_dispute(dispute_id, won)
+
+    def payment_link_session(
+        self, amount: int, currency: str, client_reference_id: str, metadata: dict | None = None
+    ) -> dict:
+        """An open Checkout Session of a Payment Link: the buyer chose `client_reference_id` in its URL."""
+        return self.store.payment_link_session(amount, currency, client_reference_id, metadata)
 
     def payment_intent_event(self, payment_intent_id: str, type: str = "payment_intent.succeeded") -> dict:
         return self.store.emit(type, self.store.get(payment_intent_id, "payment_intent"))

@@ -186,6 +186,23 @@ class Store:
         self.session_extras[session["id"]] = params
         return session
 
+    def retrieve_session(self, session_id: str, expand: list[str] | None) -> dict:
+        """`line_items` is includable: present only when expanded, like Stripe."""
+        session = self.get(session_id, "checkout.session", "session")
+        if "line_items" not in (expand or []):
+            return session
+        return {**session, "line_items": objects.line_items(session, self.session_extras[session_id])}
+
+    def payment_link_session(
+        self, amount: int, currency: str, client_reference_id: str, metadata: dict | None = None
+    ) -> dict:
+        """A session opened from a Payment Link, whose URL lets the buyer pick `client_reference_id`."""
+        item = {"price_data": {"currency": currency, "unit_amount": amount, "product_data": {"name": "Link"}}}
+        params = {"line_items": [{**item, "quantity": 1}], "client_reference_id": client_reference_id}
+        session = self.create_session({**params, "metadata": metadata or {}})
+        session["payment_link"] = objects.new_id("plink_")
+        return session
+
     def expire_session(self, session_id: str, origin: tuple = (None, None)) -> dict:
         session = self._open_session(session_id)
         session.update(status="expired", url=None)
@@ -213,6 +230,20 @@ class Store:
             customer_details=dict.fromkeys(["address", "name", "phone"]) | {"email": email, "tax_ids": []},
         )
         return self.emit("checkout.session.completed", session)
+
+    def settle_async_payment(self, session_id: str, succeeded: bool) -> dict:
+        """A delayed payment method (e.g. a bank debit) settles after the session completed unpaid."""
+        session = self.get(session_id, "checkout.session", "session")
+        if session["status"] != "complete" or session["payment_status"] != "unpaid":
+            raise invalid(f"Checkout Session {session_id} has no payment waiting to settle.", "session")
+        intent = self.get(session["payment_intent"], "payment_intent")
+        if succeeded:
+            method = self.get(intent["payment_method"], "payment_method")
+            self._charge(intent, method, "ok", off_session=False, origin=(None, None))
+            session["payment_status"] = "paid"
+            return self.emit("checkout.session.async_payment_succeeded", session)
+        intent["status"] = "requires_payment_method"
+        return self.emit("checkout.session.async_payment_failed", session)
 
     def _open_session(self, session_id: str) -> dict:
         session = self.get(session_id, "checkout.session", "session")
@@ -245,6 +276,7 @@ class Store:
             method = self.get(params["payment_method"], "payment_method", "payment_method")
             if method["customer"] not in (None, params.get("customer")):
                 raise invalid(f"PaymentMethod {method['id']} belongs to another Customer.", "payment_method")
+        _check_payment_method_choice(params)
         if params.get("off_session") and not params.get("confirm"):
             raise invalid("You can only pass `off_session` when `confirm` is true.", "off_session")
         if params.get("confirm") and not method:
@@ -322,6 +354,58 @@ class Store:
         charge["refunded"] = charge["amount_refunded"] == charge["amount"]
         self.emit("charge.refunded", charge, origin)
         return refund
+
+    def fail_refund(self, refund_id: str) -> dict:
+        """The bank returns a refund after it succeeded: its amount is unrefunded again on the charge."""
+        refund = self.get(refund_id, "refund", "refund")
+        if refund["status"] == "failed":
+            raise invalid(f"Refund {refund_id} has already failed.", "refund")
+        charge = self.get(refund["charge"], "charge", "charge")
+        refund.update(status="failed", failure_reason="expired_or_canceled_card")
+        charge["amount_refunded"] -= refund["amount"]
+        charge["refunded"] = False
+        return self.emit("charge.refund.updated", refund)
+
+    # Disputes
+
+    def create_dispute(self, charge_id: str, amount: int | None) -> dict:
+        charge = self.get(charge_id, "charge", "charge")
+        if charge["status"] != "succeeded" or charge["disputed"]:
+            raise invalid(f"Charge {charge_id} cannot be disputed.", "charge")
+        dispute = self.add(objects.dispute(charge, charge["amount"] if amount is None else amount))
+        charge["disputed"] = True
+        return self.emit("charge.dispute.created", dispute)
+
+    def close_dispute(self, dispute_id: str, won: bool) -> dict:
+        dispute = self.get(dispute_id, "dispute", "dispute")
+        if dispute["status"] in ("won", "lost"):
+            raise invalid(f"Dispute {dispute_id} is already closed.", "dispute")
+        dispute["status"] = "won" if won else "lost"
+        return self.emit("charge.dispute.closed", dispute)
+
+
+def _check_payment_method_choice(params: dict) -> None:
+    """Since API 2023-08-16 automatic payment methods are on unless payment_method_types is given;
+    confirming then needs a return_url unless redirects are turned off."""
+    automatic = params.get("automatic_payment_methods")
+    if automatic is not None and params.get("payment_method_types") is not None:
+        raise invalid(
+            "You may only specify one of these parameters: automatic_payment_methods, payment_method_types.",
+            "automatic_payment_methods",
+        )
+    if params.get("return_url") is not None and not params.get("confirm"):
+        raise invalid("The `return_url` parameter can only be passed when `confirm` is true.", "return_url")
+    redirects_off = automatic is not None and automatic.get("allow_redirects") == "never"
+    card_only = params.get("payment_method_types") is not None
+    if params.get("confirm") and not (card_only or redirects_off or params.get("return_url")):
+        raise invalid(
+            "A `return_url` must be specified because this Payment Intent is configured to automatically "
+            "accept the payment methods enabled in the Dashboard, some of which may require a full page "
+            "redirect to succeed. If you do not want to accept redirect-based payment methods, set "
+            "`automatic_payment_methods[enabled]` to `true` and `automatic_payment_methods[allow_redirects]` "
+            "to `never` when creating Setup Intents and Payment Intents.",
+            "return_url",
+        )
 
 
 def _merge_metadata(obj: dict, value: dict | None) -> None:

@@ -7,7 +7,12 @@
 --   apply:  marks the step done and adds what could not be taken back to the shortfall.
 -- Returns {'step', delta, take (-1 undecided), applied} or {'superseded'} or {'not_refundable', status}.
 local op, total, now = ARGV[1], ARGV[2], ARGV[3]
+-- Steps after a failed refund (refund_revert.lua) belong to a new generation, so totals may repeat.
+local generation = redis.call('HGET', KEYS[1], 'refund_generation') or '0'
 local field = 'refund:' .. total
+if generation ~= '0' then
+  field = 'refund:' .. generation .. ':' .. total
+end
 local step = redis.call('HGET', KEYS[1], field)
 local function parse(text)
   local delta, take, applied = string.match(text, '^(%d+):(%-?%d+):(%d)$')

@@ -56,9 +56,10 @@ def session_params(**extra) -> dict:
 async def paid_intent(fake: FakeStripe, client: stripe.StripeClient, kind: str = "ok", **params):
     customer = await client.v1.customers.create_async({"email": "a@example.test"})
     pm = fake.attach_card(customer.id, kind)
+    params = {"confirm": True, "off_session": True, "payment_method_types": ["card"], **params}
+    base = {"amount": 2000, "currency": "usd", "customer": customer.id, "payment_method": pm}
     return await client.v1.payment_intents.create_async(
-        {"amount": 2000, "currency": "usd", "customer": customer.id, "payment_method": pm}
-        | {"confirm": True, "off_session": True, **params}
+        base | {k: v for k, v in params.items() if v is not None}
     )
 
 
@@ -334,3 +335,91 @@ async def test_process_mode_pays_session_through_its_url(webhook_receiver):
     finally:
         process.terminate()
         await process.wait()
+
+
+@pytest.mark.parametrize(
+    ("params", "param"),
+    [
+        ({}, "return_url"),
+        ({"automatic_payment_methods": {"enabled": True}}, "return_url"),
+        ({"payment_method_types": ["card"], "automatic_payment_methods": {"enabled": True}}, None),
+        (
+            {"payment_method_types": ["card"], "return_url": "https://example.test/back", "confirm": False},
+            None,
+        ),
+        ({"automatic_payment_methods": {"enabled": True, "redirect": "never"}}, None),
+    ],
+    ids=["no-choice", "redirects-allowed", "both-choices", "return-url-without-confirm", "unknown-nested"],
+)
+async def test_payment_intent_payment_method_rules(fake, client, params, param):
+    customer = await client.v1.customers.create_async({})
+    pm = fake.attach_card(customer.id)
+    base = {"amount": 2000, "currency": "usd", "customer": customer.id, "payment_method": pm, "confirm": True}
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        await client.v1.payment_intents.create_async(base | params)
+    assert param is None or raised.value.param == param
+
+
+async def test_redirects_off_or_a_return_url_confirms(fake, client):
+    for choice in (
+        {"automatic_payment_methods": {"enabled": True, "allow_redirects": "never"}},
+        {"return_url": "https://example.test/back"},
+    ):
+        intent = await paid_intent(fake, client, payment_method_types=None, **choice)
+        assert intent.status == "succeeded"
+
+
+async def test_disputes_open_and_close(fake, client):
+    intent = await paid_intent(fake, client)
+    created = fake.create_dispute(intent.latest_charge)
+    dispute = created["data"]["object"]
+    assert (created["type"], dispute["status"], dispute["amount"]) == (
+        "charge.dispute.created",
+        "needs_response",
+        2000,
+    )
+    assert dispute["payment_intent"] == intent.id
+    closed = fake.close_dispute(dispute["id"], won=False)
+    assert (closed["type"], closed["data"]["object"]["status"]) == ("charge.dispute.closed", "lost")
+    fetched = await client.v1.disputes.retrieve_async(dispute["id"])
+    assert fetched.status == "lost"
+
+
+async def test_failed_refund_unrefunds_the_charge(fake, client):
+    intent = await paid_intent(fake, client)
+    refund = await client.v1.refunds.create_async({"payment_intent": intent.id, "amount": 500})
+    updated = fake.fail_refund(refund.id)
+    assert (updated["type"], updated["data"]["object"]["status"]) == ("charge.refund.updated", "failed")
+    charge = await client.v1.charges.retrieve_async(intent.latest_charge)
+    assert (charge.amount_refunded, charge.refunded) == (0, False)
+
+
+async def test_payment_link_session_carries_the_buyers_reference(fake, client):
+    session = fake.payment_link_session(100, "usd", "ord_chosen_by_buyer")
+    assert (
+        session["payment_link"].startswith("plink_")
+        and session["client_reference_id"] == "ord_chosen_by_buyer"
+    )
+    completed = fake.complete_session(session["id"])
+    assert completed["data"]["object"]["amount_total"] == 100
+    fetched = await client.v1.checkout.sessions.retrieve_async(session["id"], {"expand": ["line_items"]})
+    assert [item.amount_total for item in fetched.line_items.data] == [100]
+
+
+async def test_hang_accepts_but_never_answers(fake):
+    fake.hang()
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(httpx.ReadTimeout):
+            await http.get(f"{fake.url}/v1/customers/cus_1", auth=(API_KEY, ""), timeout=0.5)
+    fake.hang(False)
+    assert fake.requests[-1].path == "/v1/customers/cus_1"  # it was received
+
+
+async def test_hang_is_a_process_mode_control(fake):
+    async with httpx.AsyncClient() as http:
+        assert (await http.post(f"{fake.url}/_test/hang", data={"on": "true"})).status_code == 200
+        with pytest.raises(httpx.ReadTimeout):
+            await http.get(f"{fake.url}/v1/customers/cus_1", auth=(API_KEY, ""), timeout=0.5)
+        assert (await http.post(f"{fake.url}/_test/hang", data={"on": "false"})).status_code == 200
+        answered = await http.get(f"{fake.url}/v1/customers/cus_1", auth=(API_KEY, ""), timeout=5)
+        assert answered.status_code == 404

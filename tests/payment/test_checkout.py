@@ -56,7 +56,7 @@ async def test_checkout_session_saves_the_card_and_carries_the_order(stack):
     order = response.order
     (create,) = stack.fake.calls("POST", "/v1/checkout/sessions")
     params = create.params
-    assert create.idempotency_key == f"checkout-{order.order_id}"
+    assert create.idempotency_key == f"checkout-{order.order_id}-{params['expires_at']}"
     assert params["mode"] == "payment"
     assert params["payment_intent_data"]["setup_future_usage"] == "off_session"
     assert params["client_reference_id"] == order.order_id

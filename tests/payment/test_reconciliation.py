@@ -7,7 +7,7 @@ import asyncio
 import grpc
 from payment.v1 import payment_service_pb2 as pb
 
-from tests.payment.support import eventually, refused, unique
+from tests.payment.support import eventually, payload_of, refused, unique
 
 AFTER_MS = 601 * 1000  # just past RECONCILE_AFTER_S (600)
 
@@ -50,27 +50,31 @@ async def test_sweeper_leaves_open_sessions_open(stack):
     assert (await stack.order(response.order.order_id)).status == pb.ORDER_STATUS_PENDING
 
 
-async def test_sweeper_expires_an_order_that_never_reached_stripe(stack):
+async def test_sweeper_expires_an_order_without_a_session_within_minutes(stack):
     account = unique("acct")
     stack.fake.fail_next("/v1/checkout/sessions", "server_error", times=3)
     await refused(
         stack.top_up_session(account, 1, request_id="lost"), grpc.StatusCode.UNAVAILABLE, "STRIPE_UNAVAILABLE"
     )
     (order,) = (await stack.payment.ListOrders(pb.ListOrdersRequest(account_id=account))).orders
-    stack.clock.advance(AFTER_MS)
-    assert await stack.parts.reconciler.sweep_once() == {order.order_id: "open"}  # the client may retry
-    stack.clock.advance(3600 * 1000)  # past the session's own expiry: nobody can pay it any more
+    assert await stack.parts.reconciler.sweep_once() == {}  # not due yet: the client may retry
+    stack.clock.advance(AFTER_MS)  # RECONCILE_AFTER_S, not the hour-long session lifetime
     assert await stack.parts.reconciler.sweep_once() == {order.order_id: "expired"}
+    retried = await stack.top_up_session(account, 1, request_id="lost")
+    assert retried.order.status == pb.ORDER_STATUS_EXPIRED and retried.session_id == ""
 
 
 async def test_sweeper_finishes_a_paid_order_whose_credit_failed(start_stack, single_redis):
     stack = await start_stack(single_redis, balance_proxy=True)
     account = unique("acct")
     await stack.paid_top_up(account)
+    session = await stack.top_up_session(account, 2)
+    completed = stack.fake.complete_session(session.session_id)
     stack.balance_proxy.refuse()
-    await refused(stack.saved_card_top_up(account, 2), grpc.StatusCode.UNAVAILABLE, "DEPENDENCY_UNAVAILABLE")
-    listed = await stack.payment.ListOrders(pb.ListOrdersRequest(account_id=account))
-    (paid,) = [o for o in listed.orders if o.status == pb.ORDER_STATUS_PAID]
+    status, _ = await stack.post(payload_of(completed))
+    assert status == 503  # a peer down is the one kind of failure Stripe is asked to retry
+    paid = await stack.order(session.order.order_id)
+    assert paid.status == pb.ORDER_STATUS_PAID
     stack.balance_proxy.allow()
     stack.clock.advance(AFTER_MS)
 

@@ -87,9 +87,7 @@ async def test_authentication_required_needs_action_and_credits_only_once_finish
     assert response.action_url and response.action_url == order.checkout_url
     assert await stack.balance_of(account) == 1000
     (action,) = [
-        c
-        for c in stack.fake.calls("POST", "/v1/checkout/sessions")
-        if c.idempotency_key.endswith(order.order_id)
+        c for c in stack.fake.calls("POST", "/v1/checkout/sessions") if order.order_id in c.idempotency_key
     ]
     assert action.params["line_items"][0]["price_data"]["unit_amount"] == "3000"
     (failed,) = _events(stack, "payment_intent.payment_failed")

@@ -77,7 +77,7 @@ async def test_grpc_and_http_share_one_path_and_one_dedupe(stack):
         completed["id"],
         "checkout.session.completed",
         False,
-        "fulfilled",
+        pb.WEBHOOK_OUTCOME_FULFILLED,
     )
     assert (await stack.deliver(completed))["duplicate"] is True
     assert (await stack.payment.HandleStripeEvent(request)).duplicate
@@ -147,11 +147,12 @@ async def test_deduplication_survives_a_restart(start_stack, single_redis):
     assert await restarted.balance_of(account) == 1000
 
 
-async def test_payment_intent_succeeded_before_checkout_completed_credits_once(stack):
+async def test_checkout_intent_events_leave_fulfilment_to_the_session(stack):
     account, order_id, completed = await stack.completed_top_up()
     succeeded = _event(stack, "payment_intent.succeeded", completed["data"]["object"]["payment_intent"])
-    assert (await stack.deliver(succeeded))["outcome"] == "fulfilled"
-    assert (await stack.deliver(completed))["outcome"] == "already_fulfilled"
+    assert (await stack.deliver(succeeded))["outcome"] == "ignored_checkout_attempt"
+    assert await stack.balance_of(account) == 0
+    assert (await stack.deliver(completed))["outcome"] == "fulfilled"
     assert await stack.balance_of(account) == 1000
     assert (await stack.order(order_id)).status == pb.ORDER_STATUS_FULFILLED
 
@@ -160,7 +161,7 @@ async def test_expired_after_completed_is_ignored(stack):
     account, order_id, completed = await stack.completed_top_up()
     await stack.deliver(completed)
     expired = _variant(completed, "checkout.session.expired", status="expired")
-    assert (await stack.deliver(expired))["outcome"] == "ignored_fulfilled"
+    assert (await stack.deliver(expired))["outcome"] == "ignored_order_state"
     assert (await stack.order(order_id)).status == pb.ORDER_STATUS_FULFILLED
     assert await stack.balance_of(account) == 1000
 
@@ -189,7 +190,11 @@ async def test_unpaid_completion_waits_for_the_async_result(stack):
     completed = stack.fake.complete_session(session.session_id, paid=False)
     assert (await stack.deliver(completed))["outcome"] == "awaiting_payment"
     assert (await stack.order(session.order.order_id)).status == pb.ORDER_STATUS_PENDING
-    succeeded = _variant(completed, "checkout.session.async_payment_succeeded", payment_status="paid")
+    # The event's own copy saying "paid" is not trusted: Stripe's session still says unpaid.
+    claimed = _variant(completed, "checkout.session.async_payment_succeeded", payment_status="paid")
+    assert (await stack.deliver(claimed))["outcome"] == "awaiting_payment"
+    assert await stack.balance_of(account) == 0
+    succeeded = stack.fake.settle_async_payment(session.session_id)
     assert (await stack.deliver(succeeded))["outcome"] == "fulfilled"
     assert await stack.balance_of(account) == 1000
 
@@ -217,10 +222,15 @@ async def test_checkout_page_payment_failure_leaves_the_order_open(stack):
 
 async def test_events_for_unknown_orders_and_types_are_acknowledged(stack):
     _, _, completed = await stack.completed_top_up()
-    stranger = _variant(completed, "checkout.session.completed", client_reference_id=None, metadata={})
+    stranger = _variant(
+        completed, "checkout.session.completed", id="cs_test_stranger", client_reference_id=None, metadata={}
+    )
     assert (await stack.deliver(stranger))["outcome"] == "unknown_order"
     foreign = _variant(
-        completed, "checkout.session.completed", metadata={"order_id": "ord_ffffffffffffffffffffffff"}
+        completed,
+        "checkout.session.completed",
+        id="cs_test_stranger",
+        metadata={"order_id": "ord_ffffffffffffffffffffffff"},
     )
     assert (await stack.deliver(foreign))["outcome"] == "unknown_order"
     other = _variant(completed, "customer.updated")
@@ -296,3 +306,37 @@ async def test_partial_refunds_are_taken_back_once_in_any_order(stack, order_of_
         0,
     )
     assert await stack.balance_of(account) == 2000 - 1200
+
+
+def _hostile_bodies(completed: dict) -> dict[str, object]:
+    session = completed["data"]["object"]
+
+    def typed(event_type: str, **obj) -> dict:
+        return {**completed, "id": unique("evt"), "type": event_type, "data": {"object": {**session, **obj}}}
+
+    return {
+        "array": [],
+        "null": None,
+        "number": 123,
+        "string": "event",
+        "id not a string": {**completed, "id": 123},
+        "data not an object": {**completed, "data": []},
+        "session id a number": typed("checkout.session.completed", id=123),
+        "metadata a string": typed("checkout.session.completed", id="cs_test_other", metadata="x"),
+        "intent metadata a list": typed("payment_intent.succeeded", metadata=[]),
+        "charge id null": typed("charge.refunded", id=None),
+        "refund charge a number": typed("charge.refund.updated", status="failed", charge=7),
+        "dispute id a list": typed("charge.dispute.created", id=["dp_1"]),
+    }
+
+
+@pytest.mark.parametrize("name", list(_hostile_bodies({"id": "x", "data": {"object": {}}})))
+async def test_signed_but_malformed_events_are_400_never_5xx(stack, name):
+    account, order_id, completed = await stack.completed_top_up()
+    body = json.dumps(_hostile_bodies(completed)[name]).encode()
+    status, answer = await stack.post(body)
+    assert (status, answer["error"]["reason"]) == (400, "INVALID_WEBHOOK")
+    request = pb.HandleStripeEventRequest(payload=body, stripe_signature=sign(body, WEBHOOK_SECRET))
+    await refused(stack.payment.HandleStripeEvent(request), INVALID, "INVALID_WEBHOOK")
+    assert (await stack.order(order_id)).status == pb.ORDER_STATUS_PENDING
+    assert await stack.balance_of(account) == 0
