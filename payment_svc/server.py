@@ -28,7 +28,8 @@ from payment_svc.webhook_http import WebhookServer
 from payment_svc.webhooks import WebhookProcessor
 from svckit.clock import Clock, SystemClock
 from svckit.redis_client import connect
-from svckit.server import AppServer, ServiceBinding, build_server, cancel_and_wait
+from svckit.server import AppServer, ServiceBinding, build_server
+from svckit.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = payment_service_pb2.DESCRIPTOR.services_by_name["PaymentService"].full_name
