@@ -62,15 +62,16 @@ class Stack:
         self.stopping = False
 
     def start(self) -> None:
-        # Ctrl-C signals the terminal's whole process group. Redis and the fake Stripe inherit a
-        # blocked SIGINT, so they keep serving while the services drain; stop() ends them last.
+        # Ctrl-C signals the terminal's whole process group. Redis inherits a blocked SIGINT, and the
+        # other children get process groups of their own, so only stop() signals them, once each: a
+        # second signal reaching a service that has just drained would kill it instead.
         unblocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             self.redis.start()
-            if self.fake_stripe_url:
-                self.start_fake_stripe()
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, unblocked)
+        if self.fake_stripe_url:
+            self.start_fake_stripe()
         self.env["REDIS_URL"] = self.redis.url
         for module in SERVICES:
             self.start_service(module)
@@ -81,7 +82,9 @@ class Stack:
         argv = [sys.executable, "-m", FAKE_STRIPE, "--port", port]
         argv += ["--webhook-url", self.webhook_url, "--webhook-secret", webhook_secret]
         # It prints only its URL, which we chose.
-        self.children[FAKE_STRIPE] = subprocess.Popen(argv, env=self.env, stdout=subprocess.DEVNULL)
+        self.children[FAKE_STRIPE] = subprocess.Popen(
+            argv, env=self.env, stdout=subprocess.DEVNULL, process_group=0
+        )
         self.env |= {
             "STRIPE_SECRET_KEY": FAKE_STRIPE_KEY,
             "STRIPE_WEBHOOK_SECRET": webhook_secret,
@@ -89,7 +92,9 @@ class Stack:
         }
 
     def start_service(self, module: str) -> None:
-        self.children[module] = subprocess.Popen([sys.executable, "-m", module], env=self.env)
+        self.children[module] = subprocess.Popen(
+            [sys.executable, "-m", module], env=self.env, process_group=0
+        )
 
     def stop_service(self, module: str) -> int:
         """SIGTERM one service and wait for it; its exit code."""

@@ -60,6 +60,7 @@ class RunningStack:
                 stdout=subprocess.PIPE,
                 stderr=stderr,
                 text=True,
+                start_new_session=True,  # its own process group, as in a terminal: see ctrl_c()
             )
 
     def wait_ready(self) -> bool:
@@ -112,6 +113,10 @@ class RunningStack:
             stub = balance_service_pb2_grpc.BalanceServiceStub(channel)
             reply = stub.GetBalance(bal.GetBalanceRequest(account_id=account_id), timeout=10)
             return reply.balance.balance_minor
+
+    def ctrl_c(self) -> None:
+        """SIGINT to the whole foreground process group, as a terminal sends on Ctrl-C."""
+        os.killpg(self.proc.pid, signal.SIGINT)
 
     def children(self) -> dict[str, int]:
         """run_stack's child processes by module (`python -m X`) or program name, from /proc."""

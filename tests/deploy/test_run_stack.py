@@ -72,6 +72,14 @@ def test_run_stack_serves_all_three_with_a_durable_redis_and_the_stripe_stand_in
     assert stack.everything_is_down()
 
 
+def test_run_stack_stops_cleanly_on_ctrl_c_to_its_process_group(stack):
+    stack.start()
+    assert stack.wait_ready(), stack.stderr_path.read_text()
+    stack.ctrl_c()
+    assert stack.proc.wait(timeout=30) == 0, stack.stderr_path.read_text()
+    assert stack.everything_is_down()
+
+
 def test_run_stack_fsyncs_every_second_only_when_asked(tmp_path):
     stack = RunningStack(tmp_path, REDIS_APPENDFSYNC="everysec")
     try:
