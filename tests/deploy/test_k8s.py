@@ -1,5 +1,4 @@
-"""deploy/k8s, checked offline: `kubectl kustomize` renders it, the Kubernetes schema accepts it, and the
-rendered objects keep the rules the README promises (security, probes, secrets, who may reach whom)."""
+"""deploy/k8s offline: it renders, passes the Kubernetes schema and keeps the README's rules."""
 
 from __future__ import annotations
 
