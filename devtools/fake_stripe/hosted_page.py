@@ -137,6 +137,7 @@ class HostedPage:
             "customer": session["customer"],
             "metadata": intent_data.get("metadata") or {},
             "payment_method": method["id"],
+            "payment_method_types": ["card"],  # the page takes cards only, as the session does
             "confirm": True,
         }
         try:
