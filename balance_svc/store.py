@@ -186,7 +186,8 @@ class BalanceStore:
 
     def _receipt(self, account_id: str, reply: Any) -> Receipt:
         """Decodes every mutation's reply; raises the named refusal the script returned instead."""
-        record = json.loads(reply)
+        replayed = isinstance(reply, list)  # [b"replayed", the first response]
+        record = json.loads(reply[1] if replayed else reply)
         if "refused" in record:
             raise refusal(record["refused"], record["metadata"] or {})
         b = record["b"]
@@ -200,6 +201,7 @@ class BalanceStore:
             transaction=transaction,
             hold=_hold(account_id, hold) if hold else None,
             low_balance=_crossing(balance, transaction) if record.get("low") == "1" else None,
+            replayed=replayed,
         )
 
 

@@ -34,7 +34,8 @@ local function refuse(reason, metadata)
 end
 
 -- A repeat (a client retry, or redis-py resending after a dropped connection) gets the first response,
--- byte for byte; the same request id with other parameters is refused. nil for a new request.
+-- byte for byte, as the second item of {'replayed', response}, so the money it moved is not counted
+-- again; the same request id with other parameters is refused. nil for a new request.
 local function replay(request_key, fingerprint)
   local stored = redis.call('GET', request_key)
   if not stored then
@@ -43,7 +44,7 @@ local function replay(request_key, fingerprint)
   if string.sub(stored, 1, #fingerprint) ~= fingerprint then
     return refuse('REQUEST_ID_REUSED')
   end
-  return string.sub(stored, #fingerprint + 1)
+  return {'replayed', string.sub(stored, #fingerprint + 1)}
 end
 
 -- The held amount without holds past their expiry, swept or not, and the ids of those lapsed holds.
