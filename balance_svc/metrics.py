@@ -23,6 +23,9 @@ VERIFICATIONS = Counter(
     "VerifyAccount runs by result: consistent, or inconsistent (the log and the stored figures disagree).",
     ("result",),
 )
+# Present at 0 from the start, so the first inconsistency is an increase an alert can see.
+for _result in ("consistent", "inconsistent"):
+    VERIFICATIONS.labels(_result)
 
 _COUNTERS = {
     TransactionType.CREDIT: CREDITED,

@@ -41,6 +41,7 @@ class TimedScript:
         self._name = name
         self._script = script
         self._ok = SCRIPT_CALLS.labels(name, "ok")
+        SCRIPT_CALLS.labels(name, "unavailable")  # at 0 from the start, so the first outage is an increase
         self._seconds = SCRIPT_SECONDS.labels(name)
 
     async def __call__(self, keys: Sequence[Word] = (), args: Sequence[Word] = ()) -> object:
