@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import urllib.request
+from collections.abc import Iterable
 
+from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -30,9 +32,10 @@ def value(scraped: Samples, name: str, **labels: str) -> float:
     return scraped.get((name, frozenset(labels.items())), 0.0)
 
 
-def series_names(text: str) -> set[str]:
-    """Every series name the text declares, labelled metrics with no child yet included."""
-    names = set()
-    for family in text_string_to_metric_families(text):
-        names.update(family.name + suffix for suffix in _SUFFIXES.get(family.type, ("",)))
-    return names
+def series_names(families: Iterable[Metric]) -> set[str]:
+    """Every series name the families declare, labelled metrics with no child yet included."""
+    return {f.name + suffix for f in families for suffix in _SUFFIXES.get(f.type, ("",))}
+
+
+def families(text: str) -> list[Metric]:
+    return list(text_string_to_metric_families(text))
