@@ -32,11 +32,12 @@ gen/.stamp: $(PROTOS) scripts/gen_protos.sh $(STAMP)
 
 proto: gen/.stamp ## Generate Python code and .pyi stubs from protos/ into gen/
 
-lint: $(STAMP) ## buf lint/format and ruff
+lint: $(STAMP) ## buf lint/format, ruff, and promtool on the alerting rules and scrape config
 	$(BIN)/buf lint
 	$(BIN)/buf format --exit-code -d
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	cd deploy/observability && promtool check rules alerts.yml && promtool check config prometheus.yml
 
 format: $(STAMP) ## Apply buf format and ruff format
 	$(BIN)/buf format -w

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from functools import cache
 
 import stripe
+from aiohttp import web
 from prometheus_client import Counter, Gauge, Histogram
 
 from svckit.metrics import RPC_BUCKETS_S
@@ -36,8 +37,9 @@ STRIPE_RETRIES = Counter(
 )
 WEBHOOK_EVENTS = Counter(
     "payment_webhook_events_total",
-    "Verified Stripe events by type (the types payment_svc handles, else other) and outcome (the "
-    "fulfilment path's answer, duplicate for an event id seen before, or failed).",
+    "Verified Stripe events handled, by type (the types payment_svc acts on, else other) and outcome "
+    "(the fulfilment path's answer, or duplicate for an event id seen before). Failures are in "
+    "payment_webhook_responses_total as 5xx.",
     ("event_type", "outcome"),
 )
 WEBHOOK_RESPONSES = Counter(
@@ -133,6 +135,21 @@ def webhook_lag(created_s: float) -> None:
 
 def webhook_responded(status: int) -> None:
     WEBHOOK_RESPONSES.labels(str(status)).inc()
+
+
+@web.middleware
+async def count_webhook_responses(request: web.Request, handler) -> web.StreamResponse:
+    """Counts every answer of the webhook server by status, aiohttp's own (413, 404, 500) included."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        webhook_responded(exc.status)
+        raise
+    except Exception:
+        webhook_responded(500)
+        raise
+    webhook_responded(response.status)
+    return response
 
 
 def order_entered(kind: str, status: str) -> None:

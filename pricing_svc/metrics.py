@@ -10,8 +10,8 @@ from prometheus_client import Counter
 
 CODE_STEPS = Counter(
     "pricing_code_steps_total",
-    "Discount-code steps by step (reserve, confirm = redeemed, release) and outcome: ok, or the "
-    "ErrorInfo reason of the refusal (an ErrorReason name, so a bounded set); replays are not counted.",
+    "Discount-code steps by step (reserve, confirm = redeemed, release) and outcome: OK, or the "
+    "refusal's ErrorInfo reason (an ErrorReason name, so a bounded set).",
     ("step", "outcome"),
 )
 
