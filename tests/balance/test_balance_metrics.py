@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 
+import grpc
 from balance.v1 import balance_service_pb2 as pb
 from balance.v1 import balance_service_pb2_grpc
 
@@ -44,6 +45,11 @@ def _labels(name: str, extra: tuple[tuple[str, str], ...]) -> dict[str, str]:
     if name.startswith("grpc_"):
         return {"grpc_type": "unary", "grpc_service": SERVICE, **dict(extra)}
     return dict(extra)
+
+
+def _delta(before, after, key: tuple[str, tuple[tuple[str, str], ...]]) -> float:
+    name, labels = key[0], _labels(*key)
+    return value(after, name, **labels) - value(before, name, **labels)
 
 
 async def _scrape(port: int):
@@ -92,3 +98,29 @@ async def test_metrics_count_each_rpc_by_code_and_each_credit_once_by_reason(
         for key in EXPECTED
     }
     assert delta == EXPECTED
+
+
+async def test_a_redis_outage_shows_as_redis_down_and_as_unavailable_script_calls(
+    start_server, channel_to, own_redis
+):
+    port = free_port()
+    settings = Settings(**base_settings(redis_url=own_redis.url, metrics_port=port))
+    addr = await start_server(create_server, settings)
+    stub, account = balance_service_pb2_grpc.BalanceServiceStub(channel_to(addr)), unique("acct_outage")
+    await stub.Credit(pb.CreditRequest(account_id=account, amount_minor=100, reason=TOP_UP, request_id="o1"))
+    before = await _scrape(port)
+    assert value(before, "redis_up") == 1
+
+    await asyncio.to_thread(own_redis.stop)
+    debit = pb.DebitRequest(account_id=account, amount_minor=10, reason=USAGE, request_id=unique("d"))
+    assert (await refused(stub.Debit(debit))).code == grpc.StatusCode.UNAVAILABLE
+
+    after = await _scrape(port)
+    unavailable = ("redis_script_calls_total", (("script", "debit"), ("outcome", "unavailable")))
+    handled = ("grpc_server_handled_total", (("grpc_method", "Debit"), ("grpc_code", "Unavailable")))
+    assert [_delta(before, after, key) for key in (unavailable, handled)] == [1, 1]
+    for _ in range(100):  # the health probe runs every 0.1 s here
+        if value(await _scrape(port), "redis_up") == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert value(await _scrape(port), "redis_up") == 0
