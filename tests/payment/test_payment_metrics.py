@@ -17,7 +17,8 @@ def _count(name: str, **labels: str) -> float:
 
 
 def _stripe_outcomes(endpoint: str) -> dict[str, float]:
-    return {o: _count("payment_stripe_requests_total", endpoint=endpoint, outcome=o) for o in ("ok", "rejected")}
+    name = "payment_stripe_requests_total"
+    return {o: _count(name, endpoint=endpoint, outcome=o) for o in ("ok", "rejected")}
 
 
 def test_stripe_endpoints_are_named_by_resource_and_verb_never_by_id():
