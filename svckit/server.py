@@ -1,4 +1,4 @@
-"""gRPC server bootstrap: interceptor, health with a Redis probe, reflection, graceful shutdown."""
+"""gRPC server bootstrap: interceptors, health with a Redis probe, reflection, /metrics, graceful shutdown."""
 
 from __future__ import annotations
 
