@@ -17,25 +17,23 @@ from svckit.metrics import RPC_BUCKETS_S
 
 _LABELS = ("grpc_type", "grpc_service", "grpc_method")
 
-SERVER_STARTED = Counter("grpc_server_started_total", "RPCs started on the server.", _LABELS)
-SERVER_HANDLED = Counter(
-    "grpc_server_handled_total", "RPCs completed on the server, whatever their code.", (*_LABELS, "grpc_code")
-)
-SERVER_SECONDS = Histogram(
-    "grpc_server_handling_seconds",
-    "Time from the start of an RPC to its completion by the server.",
-    _LABELS,
-    buckets=RPC_BUCKETS_S,
-)
-CLIENT_STARTED = Counter("grpc_client_started_total", "RPCs started by this client.", _LABELS)
-CLIENT_HANDLED = Counter(
-    "grpc_client_handled_total", "RPCs this client saw complete, any code.", (*_LABELS, "grpc_code")
-)
-CLIENT_SECONDS = Histogram(
-    "grpc_client_handling_seconds",
-    "Time from the start of an RPC until this client had its response or status, retries included.",
-    _LABELS,
-    buckets=RPC_BUCKETS_S,
+
+def _rpc_metrics(side: str, seconds_help: str) -> tuple[Counter, Counter, Histogram]:
+    """started_total, handled_total and handling_seconds for one side ("server" or "client")."""
+    return (
+        Counter(f"grpc_{side}_started_total", f"RPCs started on the {side}.", _LABELS),
+        Counter(
+            f"grpc_{side}_handled_total",
+            f"RPCs completed on the {side}, whatever their code.",
+            (*_LABELS, "grpc_code"),
+        ),
+        Histogram(f"grpc_{side}_handling_seconds", seconds_help, _LABELS, buckets=RPC_BUCKETS_S),
+    )
+
+
+SERVER = _rpc_metrics("server", "Time from the start of an RPC to its completion by the server.")
+CLIENT = _rpc_metrics(
+    "client", "Time from the start of an RPC until the client had its response or status, retries included."
 )
 
 # grpc.StatusCode -> Go's codes.Code.String().
@@ -65,7 +63,8 @@ class _MethodMetrics:
 
     __slots__ = ("_handled", "_labels", "_metric", "seconds", "started")
 
-    def __init__(self, full_method: str, started: Counter, handled: Counter, seconds: Histogram) -> None:
+    def __init__(self, full_method: str, metrics: tuple[Counter, Counter, Histogram]) -> None:
+        started, handled, seconds = metrics
         service, _, method = full_method.lstrip("/").partition("/")
         self._labels = ("unary", service, method)
         self._metric = handled
@@ -101,9 +100,7 @@ class ServerMetricsInterceptor(grpc.aio.ServerInterceptor):
         if handler is None or handler.unary_unary is None:
             return handler
         wrapped = grpc.unary_unary_rpc_method_handler(
-            _observed(
-                handler.unary_unary, _MethodMetrics(method, SERVER_STARTED, SERVER_HANDLED, SERVER_SECONDS)
-            ),
+            _observed(handler.unary_unary, _MethodMetrics(method, SERVER)),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
@@ -149,7 +146,7 @@ class ClientMetricsInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
         m = self._methods.get(method)
         if m is None:
             name = method.decode() if isinstance(method, bytes) else method
-            m = self._methods[method] = _MethodMetrics(name, CLIENT_STARTED, CLIENT_HANDLED, CLIENT_SECONDS)
+            m = self._methods[method] = _MethodMetrics(name, CLIENT)
         m.started.inc()
         started = time.perf_counter()
         call = None
