@@ -33,7 +33,7 @@ class Services:
     metrics: dict[str, int]  # module -> METRICS_PORT
 
 
-def _wait(ready, what: str, procs: list[subprocess.Popen]) -> None:
+def wait_until(ready, what: str, procs: list[subprocess.Popen]) -> None:
     deadline = time.monotonic() + READY_S
     while not ready():
         if dead := [p.args for p in procs if p.poll() is not None]:
@@ -65,7 +65,7 @@ def services(redis_server) -> Iterator[Services]:
     addrs = {m: f"127.0.0.1:{p}" for m, p in grpc_ports.items()}
     try:
         serving = lambda: all(health_status(a, timeout_s=1) == "SERVING" for a in addrs.values())  # noqa: E731
-        _wait(serving, "services", procs)
+        wait_until(serving, "services", procs)
         yield Services(addrs, metrics_ports)
     finally:
         for proc in procs:
@@ -112,7 +112,7 @@ def prometheus(services, tmp_path_factory) -> Iterator[Prometheus]:
         )
     server = Prometheus(f"http://127.0.0.1:{port}")
     try:
-        _wait(lambda: _ready(server), "prometheus", [proc])
+        wait_until(lambda: _ready(server), "prometheus", [proc])
         yield server
     finally:
         proc.terminate()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+import urllib.error
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +13,7 @@ import grpc
 from balance.v1 import balance_service_pb2 as pb
 from balance.v1 import balance_service_pb2_grpc
 
-from tests.observability.conftest import Prometheus
+from tests.observability.conftest import OBSERVABILITY, Prometheus
 from tests.observability.test_alert_rules import ALERTS
 
 SCRAPED_WITHIN_S = 30.0
@@ -77,3 +79,20 @@ def test_prometheus_scrapes_every_service_and_evaluates_every_alert(prometheus):
     assert _eventually(targets, jobs) == jobs
     evaluated = sorted((a["alert"], "ok") for a in ALERTS)
     assert _eventually(alerts, evaluated) == evaluated
+
+
+def test_every_dashboard_query_runs_on_prometheus(prometheus):
+    dashboard = json.loads((OBSERVABILITY / "grafana-dashboard.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", ())]
+    # Grafana's variables, as Grafana would fill them in.
+    grafana = {"$__rate_interval": "1m", "$__range": "5m", "$job": ".*"}
+    refused = {}
+    for expr in exprs:
+        for variable, value in grafana.items():
+            expr = expr.replace(variable, value)
+        try:
+            prometheus.get("/api/v1/query", query=expr)
+        except urllib.error.HTTPError as err:  # 400 for a query Prometheus cannot parse or run
+            refused[expr] = err.read().decode()
+    assert not refused
+    assert len(exprs) >= 30

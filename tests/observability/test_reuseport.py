@@ -15,7 +15,7 @@ from balance.v1 import balance_service_pb2_grpc
 
 from devtools.healthprobe import health_status
 from devtools.redis_procs import free_port
-from tests.observability.conftest import _wait
+from tests.observability.conftest import wait_until
 from tests.observability.scrape import fetch, samples, value
 
 PROCESSES = 2
@@ -48,8 +48,8 @@ def shared_port_balances(redis_server) -> Iterator[tuple[str, list[int]]]:
     ]
     addr = f"127.0.0.1:{grpc_port}"
     try:
-        _wait(lambda: all(_scrapes(p) for p in metrics_ports), "every /metrics", procs)
-        _wait(lambda: health_status(addr, timeout_s=1) == "SERVING", "balance_svc", procs)
+        wait_until(lambda: all(_scrapes(p) for p in metrics_ports), "every /metrics", procs)
+        wait_until(lambda: health_status(addr, timeout_s=1) == "SERVING", "balance_svc", procs)
         yield addr, metrics_ports
     finally:
         for proc in procs:
