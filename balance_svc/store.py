@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -180,14 +181,19 @@ class BalanceStore:
         stamp: Stamp,
         args: Sequence[str | int],
     ) -> Receipt:
-        """One EVALSHA; the first four arguments are every mutation script's."""
-        common = (stamp.now_ms, stamp.fingerprint, request_id, self._request_ttl_ms)
-        return self._receipt(account_id, await self._scripts[verb](keys=keys, args=(*common, *args)))
+        """One EVALSHA; the first five arguments are every mutation script's.
 
-    def _receipt(self, account_id: str, reply: Any) -> Receipt:
+        The call id comes back in the response only if this call committed it, even when a dropped
+        connection made the reply the one to a resend: anything else is a replay of an earlier call.
+        """
+        call_id = os.urandom(4).hex()
+        common = (stamp.now_ms, stamp.fingerprint, request_id, self._request_ttl_ms, call_id)
+        reply = await self._scripts[verb](keys=keys, args=(*common, *args))
+        return self._receipt(account_id, reply, call_id)
+
+    def _receipt(self, account_id: str, reply: Any, call_id: str) -> Receipt:
         """Decodes every mutation's reply; raises the named refusal the script returned instead."""
-        replayed = isinstance(reply, list)  # [b"replayed", the first response]
-        record = json.loads(reply[1] if replayed else reply)
+        record = json.loads(reply)
         if "refused" in record:
             raise refusal(record["refused"], record["metadata"] or {})
         b = record["b"]
@@ -201,7 +207,7 @@ class BalanceStore:
             transaction=transaction,
             hold=_hold(account_id, hold) if hold else None,
             low_balance=_crossing(balance, transaction) if record.get("low") == "1" else None,
-            replayed=replayed,
+            replayed=record.get("c") != call_id,  # records from before call ids have none
         )
 
 

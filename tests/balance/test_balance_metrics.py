@@ -8,6 +8,7 @@ import functools
 import grpc
 from balance.v1 import balance_service_pb2 as pb
 from balance.v1 import balance_service_pb2_grpc
+from prometheus_client import REGISTRY
 
 from balance_svc.config import Settings
 from balance_svc.server import create_server
@@ -124,3 +125,25 @@ async def test_a_redis_outage_shows_as_redis_down_and_as_unavailable_script_call
             break
         await asyncio.sleep(0.1)
     assert value(await _scrape(port), "redis_up") == 0
+
+
+async def test_a_credit_whose_reply_was_lost_and_resent_is_counted_once_and_its_retry_not_again(
+    proxied_balances,
+):
+    balances, proxy = proxied_balances
+    account = unique("acct_lost_reply")
+    credited = {"reason": "TOP_UP", "currency": "CHF"}
+    before = REGISTRY.get_sample_value("balance_credited_minor_total", credited) or 0.0
+    proxy.drop_reply_containing = b"lost-reply"  # the script ran; its reply never arrives
+    request = pb.CreditRequest(
+        account_id=account,
+        amount_minor=900,
+        currency="CHF",
+        reason=TOP_UP,
+        reference="lost-reply",
+        request_id=unique("c"),
+    )
+    await balances.stub.Credit(request)  # answered from the resent call, which the script replays
+    await balances.stub.Credit(request)  # the client's own retry: a replay of an earlier call
+    assert proxy.dropped == 1
+    assert REGISTRY.get_sample_value("balance_credited_minor_total", credited) - before == 900
