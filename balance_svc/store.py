@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
+from random import getrandbits
 from typing import Any
 
 from balance_svc.config import Settings
@@ -186,7 +186,7 @@ class BalanceStore:
         The call id comes back in the response only if this call committed it, even when a dropped
         connection made the reply the one to a resend: anything else is a replay of an earlier call.
         """
-        call_id = os.urandom(4).hex()
+        call_id = f"{getrandbits(32):08x}"  # tells apart the calls of one request; no syscall, unlike urandom
         common = (stamp.now_ms, stamp.fingerprint, request_id, self._request_ttl_ms, call_id)
         reply = await self._scripts[verb](keys=keys, args=(*common, *args))
         return self._receipt(account_id, reply, call_id)
