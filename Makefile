@@ -32,12 +32,13 @@ gen/.stamp: $(PROTOS) scripts/gen_protos.sh $(STAMP)
 
 proto: gen/.stamp ## Generate Python code and .pyi stubs from protos/ into gen/
 
-lint: proto ## buf lint/format, ruff, import contracts
+lint: proto ## buf lint/format, ruff, import contracts, promtool on the alerting rules and scrape config
 	$(BIN)/buf lint
 	$(BIN)/buf format --exit-code -d
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	cd deploy/observability && promtool check rules alerts.yml && promtool check config prometheus.yml
 
 format: $(STAMP) ## Apply buf format and ruff format
 	$(BIN)/buf format -w

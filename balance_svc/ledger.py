@@ -7,7 +7,7 @@ from collections.abc import Set
 from dataclasses import asdict
 from typing import Any
 
-from balance_svc import audit
+from balance_svc import audit, metrics
 from balance_svc.errors import HoldNotFound
 from balance_svc.model import (
     CAPTURE_REASONS,
@@ -52,7 +52,7 @@ class Ledger:
         move = Move(amount_minor, currency, reason, reference)
         _check_move(account_id, request_id, move, CREDIT_REASONS, "credit")
         stamp = self._stamp("credit", asdict(move))
-        return await self._signal(await self._store.credit(account_id, request_id, stamp, move))
+        return await self._moved(await self._store.credit(account_id, request_id, stamp, move))
 
     async def debit(
         self, account_id: str, amount_minor: int, currency: str, reason: int, reference: str, request_id: str
@@ -60,7 +60,7 @@ class Ledger:
         move = Move(amount_minor, currency, reason, reference)
         _check_move(account_id, request_id, move, DEBIT_REASONS, "debit")
         stamp = self._stamp("debit", asdict(move))
-        return await self._signal(await self._store.debit(account_id, request_id, stamp, move))
+        return await self._moved(await self._store.debit(account_id, request_id, stamp, move))
 
     async def create_hold(
         self,
@@ -95,7 +95,7 @@ class Ledger:
         v.raise_if_any()
         params = _params(hold_id=hold_id, amount_minor=amount_minor, reason=reason)
         stamp = self._stamp("capture_hold", params)
-        return await self._signal(await self._store.capture_hold(account_id, request_id, stamp, **params))
+        return await self._moved(await self._store.capture_hold(account_id, request_id, stamp, **params))
 
     async def release_hold(self, account_id: str, hold_id: str, request_id: str) -> Receipt:
         v = _checked(account_id, request_id)
@@ -154,12 +154,17 @@ class Ledger:
         now_ms = self._clock.now_ms()
         read = await self._store.balance(account_id, now_ms)
         log = self._store.entries(account_id, read.balance.currency, read.logged, _VERIFY_CHUNK)
-        return await audit.verify(read.balance, read.counted, log, now_ms)
+        verification = await audit.verify(read.balance, read.counted, log, now_ms)
+        metrics.count_verification(verification.consistent)
+        return verification
 
     def _stamp(self, verb: str, params: dict[str, Any]) -> Stamp:
         return Stamp(self._clock.now_ms(), _fingerprint(verb, params))
 
-    async def _signal(self, receipt: Receipt) -> Receipt:
+    async def _moved(self, receipt: Receipt) -> Receipt:
+        """After a credit, debit or capture: counts the money it moved and signals a low balance."""
+        if not receipt.replayed and receipt.transaction is not None:
+            metrics.count_move(receipt.transaction)
         if receipt.low_balance is not None:
             # A replay publishes again with the same transaction id, which consumers dedupe on. So if
             # this process dies before the XADD (or the XADD fails), the caller, who got no success,

@@ -128,6 +128,7 @@ class Receipt:
     transaction: Transaction | None  # None only for a threshold change, which writes no entry
     hold: Hold | None  # the hold a hold verb touched
     low_balance: LowBalanceCrossing | None  # the crossing this request made, if it made one
+    replayed: bool  # the response of an earlier call of this request: this call moved nothing
 
 
 @dataclass(frozen=True)

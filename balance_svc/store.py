@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
+from random import getrandbits
 from typing import Any
 
 from balance_svc.config import Settings
@@ -180,11 +181,17 @@ class BalanceStore:
         stamp: Stamp,
         args: Sequence[str | int],
     ) -> Receipt:
-        """One EVALSHA; the first four arguments are every mutation script's."""
-        common = (stamp.now_ms, stamp.fingerprint, request_id, self._request_ttl_ms)
-        return self._receipt(account_id, await self._scripts[verb](keys=keys, args=(*common, *args)))
+        """One EVALSHA; the first five arguments are every mutation script's.
 
-    def _receipt(self, account_id: str, reply: Any) -> Receipt:
+        The call id comes back in the response only if this call committed it, even when a dropped
+        connection made the reply the one to a resend: anything else is a replay of an earlier call.
+        """
+        call_id = f"{getrandbits(32):08x}"  # tells apart the calls of one request; no syscall, unlike urandom
+        common = (stamp.now_ms, stamp.fingerprint, request_id, self._request_ttl_ms, call_id)
+        reply = await self._scripts[verb](keys=keys, args=(*common, *args))
+        return self._receipt(account_id, reply, call_id)
+
+    def _receipt(self, account_id: str, reply: Any, call_id: str) -> Receipt:
         """Decodes every mutation's reply; raises the named refusal the script returned instead."""
         record = json.loads(reply)
         if "refused" in record:
@@ -200,6 +207,7 @@ class BalanceStore:
             transaction=transaction,
             hold=_hold(account_id, hold) if hold else None,
             low_balance=_crossing(balance, transaction) if record.get("low") == "1" else None,
+            replayed=record.get("c") != call_id,  # records from before call ids have none
         )
 
 

@@ -6,6 +6,8 @@ import json
 
 import grpc
 
+from svckit.rpc_metrics import ClientMetricsInterceptor
+
 # Every mutating RPC carries a request_id, so a retried call is safe to repeat.
 _SERVICE_CONFIG = json.dumps(
     {
@@ -27,5 +29,7 @@ _SERVICE_CONFIG = json.dumps(
 
 def peer_channel(addr: str) -> grpc.aio.Channel:
     return grpc.aio.insecure_channel(
-        addr, options=[("grpc.service_config", _SERVICE_CONFIG), ("grpc.enable_retries", 1)]
+        addr,
+        options=[("grpc.service_config", _SERVICE_CONFIG), ("grpc.enable_retries", 1)],
+        interceptors=[ClientMetricsInterceptor()],
     )

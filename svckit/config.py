@@ -32,6 +32,15 @@ class CommonSettings(BaseSettings):
         description="payment_svc HTTP port for Stripe webhooks.",
         json_schema_extra=_read_by("payment_svc"),
     )
+    metrics_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description=(
+            "HTTP port of this process's Prometheus /metrics; unset means pricing_svc 9091, balance_svc "
+            "9092, payment_svc 9093, and 0 turns it off. One port per process, also with GRPC_REUSEPORT."
+        ),
+    )
 
     redis_url: str = Field("redis://localhost:6379/0", description="Single Redis server URL.")
     redis_cluster_nodes: str = Field(

@@ -11,10 +11,11 @@ from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
 
 from svckit.config import CommonSettings
+from svckit.redis_metrics import TimedScript
 from svckit.script_pipe import PipedScript, ScriptPipe
 
 RedisClient = Redis | RedisCluster
-Script = AsyncScript | PipedScript  # called alike: `await script(keys=[...], args=[...])`
+Script = AsyncScript | PipedScript | TimedScript  # called alike: `await script(keys=[...], args=[...])`
 
 # redis-py's pools fail a command at once (MaxConnectionsError, so UNAVAILABLE) past 100 connections, so a
 # burst of concurrent RPCs failed. A single server's pool waits for a free connection instead; the asyncio
@@ -76,7 +77,9 @@ def register_scripts(client: RedisClient, package: str, pipe: ScriptPipe | None 
     library = "".join(e.read_text() for e in files if e.name.startswith("_"))
     register = pipe.register if pipe is not None else client.register_script
     return {
-        e.name.removesuffix(".lua"): register(_with_library(e.read_text(), library))
+        e.name.removesuffix(".lua"): TimedScript(
+            e.name.removesuffix(".lua"), register(_with_library(e.read_text(), library))
+        )
         for e in files
         if not e.name.startswith("_")
     }

@@ -1,4 +1,4 @@
-"""gRPC server bootstrap: interceptor, health with a Redis probe, reflection, graceful shutdown."""
+"""gRPC server bootstrap: interceptors, health with a Redis probe, reflection, /metrics, graceful shutdown."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ from grpc_reflection.v1alpha import reflection
 from svckit import logs
 from svckit.config import CommonSettings
 from svckit.interceptors import ServiceInterceptor
+from svckit.metrics import MetricsExporter
+from svckit.redis_metrics import REDIS_UP
+from svckit.rpc_metrics import ServerMetricsInterceptor
 from svckit.tasks import cancel_and_wait
 
 log = logging.getLogger("server")
@@ -74,6 +77,7 @@ class AppServer:
                 ok = False
                 log.warning("health probe failed: %s", exc)
         status = SERVING if ok else NOT_SERVING
+        REDIS_UP.set(ok)
         for name in ("", *self.service_names):
             await self.health.set(name, status)
 
@@ -97,7 +101,10 @@ def build_server(
     """Mounts the services with health and reflection and binds `grpc_host:port` (0 = ephemeral)."""
     token = settings.admin_token.get_secret_value() if settings.admin_token else None
     server = grpc.aio.server(
-        interceptors=[ServiceInterceptor(domain, admin_methods, token, slow_ms=settings.log_slow_rpc_ms)],
+        interceptors=[
+            ServerMetricsInterceptor(),  # first, so it sees the code the error mapping chose
+            ServiceInterceptor(domain, admin_methods, token, slow_ms=settings.log_slow_rpc_ms),
+        ],
         options=[("grpc.so_reuseport", 1 if settings.grpc_reuseport else 0)],
     )
     for binding in services:
@@ -107,14 +114,15 @@ def build_server(
     names = tuple(b.name for b in services)
     reflection.enable_server_reflection((*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     bound = server.add_insecure_port(f"{settings.grpc_host}:{port}")
+    exporter = MetricsExporter.for_service(settings, domain)
     app = AppServer(
         server=server,
         health=health_servicer,
         service_names=names,
         probe=probe,
         probe_interval_s=settings.health_probe_interval_s,
-        on_start=on_start,
-        on_stop=on_stop,
+        on_start=(exporter.start, *on_start),
+        on_stop=(*on_stop, exporter.stop),
     )
     return app, bound
 

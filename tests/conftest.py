@@ -63,6 +63,7 @@ def base_settings(**overrides) -> dict:
         "balance_port": 0,
         "payment_port": 0,
         "webhook_port": 0,
+        "metrics_port": 0,  # off: tests that scrape pick their own port
         "admin_token": ADMIN_TOKEN,
         "health_probe_interval_s": 0.1,
         "log_level": "WARNING",

@@ -59,12 +59,13 @@ local function available(a)
   return a.balance - a.held
 end
 
--- The account as of `now`, for one request. `keys` names account, log, pending, expiry and request.
-local function open_account(keys, now, request_id)
+-- The account as of `now`, for one request. `keys` names account, log, pending, expiry and request;
+-- `call_id` names the store's call, which its response records (see commit).
+local function open_account(keys, now, request_id, call_id)
   local f = redis.call('HMGET', keys.account, 'balance', 'held', 'currency', 'threshold', 'low_sent', 'seq')
-  local a = {keys = keys, now = now, request_id = request_id, balance = tonumber(f[1] or 0),
-             currency = f[3], threshold = tonumber(f[4] or 0), low_sent = f[5] == '1',
-             seq = tonumber(f[6] or 0)}
+  local a = {keys = keys, now = now, request_id = request_id, call_id = call_id,
+             balance = tonumber(f[1] or 0), currency = f[3], threshold = tonumber(f[4] or 0),
+             low_sent = f[5] == '1', seq = tonumber(f[6] or 0)}
   a.held, a.lapsed = live_held(tonumber(f[2] or 0), keys.pending, keys.expiry, now)
   -- Back at the threshold re-arms the signal however it got there, a lapsed hold included, which
   -- wrote nothing when it lapsed.
@@ -149,8 +150,10 @@ local function commit(a, spent, fingerprint, request_ttl)
   end
   redis.call('HSET', a.keys.account, unpack(fields))
   -- The record's shape is read by BalanceStore and kept as it is: records written by earlier releases
-  -- must still replay within their TTL.
+  -- must still replay within their TTL. `c` names the call that committed, so BalanceStore tells that call
+  -- (even when a dropped connection made its reply the one to a resend) from repeats: money counts once.
   local record = cjson.encode({
+    c = a.call_id,
     e = a.entry,
     seq = int(a.seq),
     h = a.hold,

@@ -1,18 +1,19 @@
 #!lua
 -- Credit: adds an amount to an account; the first credit fixes the account's currency.
 -- KEYS: account hash, log list, pending hold amounts, pending hold expiries, request record.
--- ARGV: now ms, fingerprint, request id, request record ttl ms, amount, currency ('' for the account's),
---       reason, reference, default currency, max balance.
+-- ARGV: now ms, fingerprint, request id, request record ttl ms, call id, amount,
+--       currency ('' for the account's), reason, reference, default currency, max balance.
 -- Returns the response record (JSON), the same bytes on every replay, or a refusal (JSON).
 local keys = {account = KEYS[1], log = KEYS[2], pending = KEYS[3], expiry = KEYS[4], request = KEYS[5]}
 local now, fingerprint, request_id, request_ttl = whole(ARGV[1], 'now'), ARGV[2], ARGV[3], whole(ARGV[4], 'ttl')
-local amount, currency, reason, reference = whole(ARGV[5], 'amount'), ARGV[6], ARGV[7], ARGV[8]
-local default_currency, max_balance = ARGV[9], whole(ARGV[10], 'max_balance')
+local call_id = ARGV[5]
+local amount, currency, reason, reference = whole(ARGV[6], 'amount'), ARGV[7], ARGV[8], ARGV[9]
+local default_currency, max_balance = ARGV[10], whole(ARGV[11], 'max_balance')
 
 local replayed = replay(keys.request, fingerprint)
 if replayed then return replayed end
 
-local a = open_account(keys, now, request_id)
+local a = open_account(keys, now, request_id, call_id)
 local refused = currency_mismatch(a, currency)
 if refused then return refused end
 if a.balance + amount > max_balance then

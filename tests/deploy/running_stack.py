@@ -50,6 +50,7 @@ class RunningStack:
             "BALANCE_SERVICE_ADDR": self.grpc_addrs[1],
             "GRPC_HOST": "127.0.0.1",
             "LOG_LEVEL": "WARNING",
+            "METRICS_PORT": "0",  # the default ports are fixed; another run here may hold them
             **self.extra_env,
         }
         argv = [sys.executable, "-m", "devtools.run_stack", "--state-dir", str(self.state_dir)]

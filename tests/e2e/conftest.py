@@ -91,6 +91,7 @@ def e2e(tmp_path_factory) -> Iterator[Endpoints]:
         "stripe_api_base": fake_url,
         "log_level": "WARNING",
         "shutdown_grace_s": 2,
+        "metrics_port": 0,  # the default ports are fixed; another run here may hold them
     }
     env = {key.upper(): str(value) for key, value in settings.items()}
     common = CommonSettings(**{k: v for k, v in settings.items() if k in CommonSettings.model_fields})
