@@ -29,8 +29,10 @@ import hashlib
 import json
 from importlib import resources
 
+from pricing_svc import metrics
 from pricing_svc.codes import CodeState, DiscountCode, Reservation, ReservationStatus
 from pricing_svc.script_reply import ScriptReply, decode
+from svckit.errors import ServiceError
 from svckit.redis_client import RedisClient, Script, tagged_key
 from svckit.script_pipe import ScriptPipe
 
@@ -169,9 +171,11 @@ class CodeStore:
         with it only after replays, the order's own reservation and the disabled flag."""
         k = CodeKeys(code)
         fingerprint = _fingerprint("reserve", code, order_id, account_id, product_id, ttl_ms)
-        reply = await self._scripts["reserve"](
-            keys=[k.code, k.live, k.held, k.redeemed_by, order_key(order_id), request_key(request_id)],
-            args=[
+        return await self._order_step(
+            "reserve",
+            code,
+            [k.code, k.live, k.held, k.redeemed_by, order_key(order_id), request_key(request_id)],
+            [
                 code,
                 order_id,
                 account_id,
@@ -185,23 +189,34 @@ class CodeStore:
                 terms_refusal,
             ],
         )
-        return _reservation(code, reply)
 
     async def confirm(self, code: str, *, order_id: str, request_id: str, now_ms: int) -> Reservation:
         k = CodeKeys(code)
-        reply = await self._scripts["confirm"](
-            keys=[k.code, k.live, k.held, k.redeemed_by, order_key(order_id), request_key(request_id)],
-            args=self._order_step_args("confirm", code, order_id, now_ms),
+        return await self._order_step(
+            "confirm",
+            code,
+            [k.code, k.live, k.held, k.redeemed_by, order_key(order_id), request_key(request_id)],
+            self._order_step_args("confirm", code, order_id, now_ms),
         )
-        return _reservation(code, reply)
 
     async def release(self, code: str, *, order_id: str, request_id: str, now_ms: int) -> Reservation:
         k = CodeKeys(code)
-        reply = await self._scripts["release"](
-            keys=[k.code, k.live, k.held, order_key(order_id), request_key(request_id)],
-            args=self._order_step_args("release", code, order_id, now_ms),
+        return await self._order_step(
+            "release",
+            code,
+            [k.code, k.live, k.held, order_key(order_id), request_key(request_id)],
+            self._order_step_args("release", code, order_id, now_ms),
         )
-        return _reservation(code, reply)
+
+    async def _order_step(self, verb: str, code: str, keys: list[str], args: list[str | int]) -> Reservation:
+        """Runs one reservation verb and counts its outcome (a replay counts again)."""
+        try:
+            reservation = _reservation(code, await self._scripts[verb](keys=keys, args=args))
+        except ServiceError as err:
+            metrics.code_step(verb, err.reason)
+            raise
+        metrics.code_step(verb, "OK")
+        return reservation
 
     def _order_step_args(self, verb: str, code: str, order_id: str, now_ms: int) -> list[str | int]:
         fingerprint = _fingerprint(verb, code, order_id)

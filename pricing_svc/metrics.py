@@ -1,8 +1,4 @@
-"""pricing_svc's metrics: discount-code reservations, redemptions and releases. Never the code itself.
-
-Defined here with one helper; the call site in pricing_svc is listed in the operations notes
-(deploy/observability/README.md) until it is wired.
-"""
+"""pricing_svc's metrics: discount-code reservations, redemptions and releases. Never the code itself."""
 
 from __future__ import annotations
 
