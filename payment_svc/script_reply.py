@@ -1,0 +1,19 @@
+"""The one reader of payment_svc's Lua replies: flat name/value lists, read by name, never by position."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def named(reply: object) -> dict[str, Any]:
+    """`['outcome', 'moved', 'status', 'PAID', ...]` as a dict; values stay as Redis sent them."""
+    if not isinstance(reply, list) or len(reply) % 2:
+        raise TypeError(f"a payment script returned {reply!r}, not a name/value list")
+    names = [n.decode() if isinstance(n, bytes) else str(n) for n in reply[0::2]]
+    return dict(zip(names, reply[1::2], strict=True))
+
+
+def flat_pairs(values: Mapping[str, str]) -> list[str]:
+    """The other direction: {'a': '1'} as ['a', '1'], for a script's field, value arguments."""
+    return [item for pair in values.items() for item in pair]
