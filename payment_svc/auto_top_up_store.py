@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from payment_svc.script_reply import named
+from payment_svc.script_reply import named, text
 from svckit.errors import RequestIdReused
 from svckit.redis_client import RedisClient, register_scripts, tagged_key
 
@@ -102,7 +102,7 @@ class AutoTopUpStore:
         self, account_id: str, request_id: str, fingerprint: str, s: AutoTopUpSettings, now_ms: int
     ) -> AutoTopUp:
         """Stores the settings once per request_id; raises RequestIdReused for other settings."""
-        args = [
+        args: list[str | int] = [
             now_ms,
             DEFAULT_PERIOD_S,
             fingerprint,
@@ -125,11 +125,11 @@ class AutoTopUpStore:
         if await self._redis.set(key, order_id, nx=True, px=self._lock_ttl_ms):
             return True
         holder = await self._redis.get(key)
-        return (holder.decode() if isinstance(holder, bytes) else holder) == order_id
+        return holder is not None and text(holder) == order_id
 
     async def reserve(self, account_id: str, order_id: str, amount_minor: int, now_ms: int) -> Reservation:
         """Counts the top-up against the spend cap, once per order."""
-        args = [now_ms, DEFAULT_PERIOD_S, order_id, amount_minor]
+        args: list[str | int] = [now_ms, DEFAULT_PERIOD_S, order_id, amount_minor]
         raw = named(await self._scripts["reserve_auto_top_up"](keys=_keys(account_id), args=args))
         return Reservation(raw["outcome"])
 
@@ -143,5 +143,5 @@ class AutoTopUpStore:
         now_ms: int,
     ) -> None:
         """Records how the attempt ended and frees the lock if the attempt still holds it."""
-        args = [now_ms, order_id, result.value, reason, max_failures]
+        args: list[str | int] = [now_ms, order_id, result.value, reason, max_failures]
         await self._scripts["finish_auto_top_up"](keys=_keys(account_id, "lock"), args=args)

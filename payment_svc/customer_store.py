@@ -7,6 +7,7 @@ Keys (owned here; nothing else builds them):
 
 from __future__ import annotations
 
+from payment_svc.script_reply import text
 from svckit.redis_client import RedisClient, tagged_key
 
 
@@ -15,7 +16,7 @@ def _key(account_id: str) -> str:
 
 
 def _text(value: bytes | str | None) -> str | None:
-    return value.decode() if isinstance(value, bytes) else value
+    return None if value is None else text(value)
 
 
 class CustomerStore:

@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from payment_svc.orders import ENTERED_FROM, Kind, Order, Status
-from payment_svc.script_reply import flat_pairs, named
+from payment_svc.script_reply import flat_pairs, named, text, texts
 from svckit.errors import RequestIdReused
 from svckit.redis_client import RedisClient, register_scripts, tagged_key
 
@@ -215,7 +215,7 @@ class OrderStore:
 
     async def get(self, order_id: str) -> StoredOrder | None:
         raw = await self._redis.hgetall(_order_key(order_id))
-        return _stored(order_id, raw) if raw else None
+        return _stored(order_id, texts(raw)) if raw else None
 
     async def update(
         self,
@@ -304,7 +304,7 @@ class OrderStore:
 
     async def _text(self, key: str) -> str | None:
         value = await self._redis.get(key)
-        return value.decode() if isinstance(value, bytes) else value
+        return None if value is None else text(value)
 
     async def record_dispute(
         self, order_id: str, dispute_id: str, amount_minor: int, status: str, now_ms: int
@@ -335,7 +335,7 @@ class OrderStore:
 
     async def pending_before(self, before_ms: int, limit: int) -> list[str]:
         ids = await self._redis.zrangebyscore(_PENDING_ORDERS, "-inf", before_ms, start=0, num=limit)
-        return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
+        return [text(i) for i in ids if isinstance(i, (bytes, str))]  # members only: no scores were asked for
 
     async def page(self, account_id: str, after_order_id: str, size: int) -> list[Order] | None:
         """Up to `size` orders after `after_order_id`, newest first; None if that order is not listed."""
@@ -352,5 +352,7 @@ class OrderStore:
                 pipe.hgetall(_order_key(order_id))
             found = await pipe.execute()
         return [
-            _stored(order_id, fields).order for order_id, fields in zip(ids, found, strict=True) if fields
+            _stored(order_id, texts(fields)).order
+            for order_id, fields in zip(ids, found, strict=True)
+            if fields
         ]

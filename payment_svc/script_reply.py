@@ -10,8 +10,17 @@ def named(reply: object) -> dict[str, Any]:
     """`['outcome', 'moved', 'status', 'PAID', ...]` as a dict; values stay as Redis sent them."""
     if not isinstance(reply, list) or len(reply) % 2:
         raise TypeError(f"a payment script returned {reply!r}, not a name/value list")
-    names = [n.decode() if isinstance(n, bytes) else str(n) for n in reply[0::2]]
+    names = [text(n) for n in reply[0::2]]
     return dict(zip(names, reply[1::2], strict=True))
+
+
+def texts(raw: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
+    """A hash read with HGETALL as text, whether or not the connection decodes responses."""
+    return {text(k): text(v) for k, v in raw.items()}
+
+
+def text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def flat_pairs(values: Mapping[str, str]) -> list[str]:

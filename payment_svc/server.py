@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from payment.v1 import payment_service_pb2, payment_service_pb2_grpc
 
@@ -32,7 +33,7 @@ from payment_svc.stripe_gateway import StripeGateway
 from payment_svc.webhook_event_store import WebhookEventStore
 from payment_svc.webhook_http import WebhookServer
 from payment_svc.webhooks import WebhookProcessor
-from priceledger_client import BalanceClient, PricingClient
+from priceledger_client import BalanceClient, PricingClient, ServiceClient
 from svckit.clock import Clock, SystemClock
 from svckit.logs import request_id_var
 from svckit.redis_client import connect
@@ -40,6 +41,7 @@ from svckit.server import AppServer, ServiceBinding, build_server
 from svckit.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
+PeerClient = TypeVar("PeerClient", bound=ServiceClient)
 SERVICE_NAME = payment_service_pb2.DESCRIPTOR.services_by_name["PaymentService"].full_name
 ADMIN_METHODS = frozenset({f"/{SERVICE_NAME}/RefundOrder"})
 
@@ -75,19 +77,22 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
         log.warning("webhooks not configured: STRIPE_WEBHOOK_SECRET is unset; every event is refused")
     redis = connect(settings, decode_responses=True)
     stripe = StripeGateway(settings) if settings.stripe_secret_key is not None else None
+
     # Peers' errors come back as ours; each call carries the id of the RPC (or event) being served.
-    peer_options = {"timeout_s": settings.peer_timeout_s, "correlation_id": request_id_var.get}
-    pricing = PricingClient(settings.pricing_service_addr, error_mapper=from_peer, **peer_options)
-    balance = BalanceClient(settings.balance_service_addr, error_mapper=from_peer, **peer_options)
+    def peer(client: type[PeerClient], addr: str, admin_token: str | None = None) -> PeerClient:
+        return client(
+            addr,
+            admin_token=admin_token,
+            timeout_s=settings.peer_timeout_s,
+            correlation_id=request_id_var.get,
+            error_mapper=from_peer,
+        )
+
+    pricing = peer(PricingClient, settings.pricing_service_addr)
+    balance = peer(BalanceClient, settings.balance_service_addr)
     # The admin token goes only with the catalogue read, on a client of its own.
     admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
-    catalogue = (
-        PricingClient(
-            settings.pricing_service_addr, admin_token=admin_token, error_mapper=from_peer, **peer_options
-        )
-        if admin_token
-        else None
-    )
+    catalogue = peer(PricingClient, settings.pricing_service_addr, admin_token) if admin_token else None
     peers = [client for client in (pricing, balance, catalogue) if client is not None]
     orders = OrderStore(redis)
     customers = Customers(CustomerStore(redis), stripe)

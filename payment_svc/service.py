@@ -20,8 +20,6 @@ from payment_svc.saved_card import SavedCardTopUps
 from payment_svc.webhooks import WebhookProcessor
 from svckit.timestamps import timestamp_from_ms
 
-Context = grpc.aio.ServicerContext
-
 
 @dataclass(frozen=True)
 class Domain:
@@ -39,7 +37,7 @@ class PaymentServicer(payment_service_pb2_grpc.PaymentServiceServicer):
 
     @with_rpc_deadline
     async def CreateCheckoutSession(
-        self, request: pb.CreateCheckoutSessionRequest, context: Context
+        self, request: pb.CreateCheckoutSessionRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateCheckoutSessionResponse:
         order = await self._d.checkout.buy_product(
             ProductPurchase(
@@ -59,7 +57,7 @@ class PaymentServicer(payment_service_pb2_grpc.PaymentServiceServicer):
 
     @with_rpc_deadline
     async def CreateTopUpSession(
-        self, request: pb.CreateTopUpSessionRequest, context: Context
+        self, request: pb.CreateTopUpSessionRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateTopUpSessionResponse:
         order = await self._d.checkout.buy_top_up(
             TopUpPurchase(
@@ -76,10 +74,14 @@ class PaymentServicer(payment_service_pb2_grpc.PaymentServiceServicer):
             session_id=order.stripe_checkout_session_id,
         )
 
-    async def GetOrder(self, request: pb.GetOrderRequest, context: Context) -> pb.GetOrderResponse:
+    async def GetOrder(
+        self, request: pb.GetOrderRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetOrderResponse:
         return pb.GetOrderResponse(order=order_pb(await self._d.queries.get(request.order_id)))
 
-    async def ListOrders(self, request: pb.ListOrdersRequest, context: Context) -> pb.ListOrdersResponse:
+    async def ListOrders(
+        self, request: pb.ListOrdersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListOrdersResponse:
         page = await self._d.queries.page(request.account_id, request.page_size, request.page_token)
         return pb.ListOrdersResponse(
             orders=[order_pb(o) for o in page.orders], next_page_token=page.next_page_token
@@ -87,13 +89,13 @@ class PaymentServicer(payment_service_pb2_grpc.PaymentServiceServicer):
 
     @with_rpc_deadline
     async def TopUpWithSavedCard(
-        self, request: pb.TopUpWithSavedCardRequest, context: Context
+        self, request: pb.TopUpWithSavedCardRequest, context: grpc.aio.ServicerContext
     ) -> pb.TopUpWithSavedCardResponse:
         result = await self._d.saved_card.top_up(request.account_id, request.blocks, request.request_id)
         return pb.TopUpWithSavedCardResponse(order=order_pb(result.order), action_url=result.action_url)
 
     async def ConfigureAutoTopUp(
-        self, request: pb.ConfigureAutoTopUpRequest, context: Context
+        self, request: pb.ConfigureAutoTopUpRequest, context: grpc.aio.ServicerContext
     ) -> pb.ConfigureAutoTopUpResponse:
         settings = await self._d.auto_top_ups.configure(
             AutoTopUpChange(
@@ -111,13 +113,15 @@ class PaymentServicer(payment_service_pb2_grpc.PaymentServiceServicer):
         return pb.ConfigureAutoTopUpResponse(auto_top_up=auto_top_up_pb(settings))
 
     async def GetAutoTopUp(
-        self, request: pb.GetAutoTopUpRequest, context: Context
+        self, request: pb.GetAutoTopUpRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetAutoTopUpResponse:
         settings = await self._d.auto_top_ups.get(request.account_id)
         return pb.GetAutoTopUpResponse(auto_top_up=auto_top_up_pb(settings))
 
     @with_rpc_deadline
-    async def RefundOrder(self, request: pb.RefundOrderRequest, context: Context) -> pb.RefundOrderResponse:
+    async def RefundOrder(
+        self, request: pb.RefundOrderRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RefundOrderResponse:
         result = await self._d.refunds.refund(
             request.order_id, request.amount_minor, request.reason, request.request_id
         )
@@ -125,14 +129,14 @@ class PaymentServicer(payment_service_pb2_grpc.PaymentServiceServicer):
 
     @with_rpc_deadline
     async def HandleStripeEvent(
-        self, request: pb.HandleStripeEventRequest, context: Context
+        self, request: pb.HandleStripeEventRequest, context: grpc.aio.ServicerContext
     ) -> pb.HandleStripeEventResponse:
         result = await self._d.webhooks.handle(request.payload, request.stripe_signature)
         return pb.HandleStripeEventResponse(
             event_id=result.event_id,
             event_type=result.event_type,
             duplicate=result.duplicate,
-            outcome=pb.WebhookOutcome.Value(f"WEBHOOK_OUTCOME_{result.outcome.name}"),
+            outcome=f"WEBHOOK_OUTCOME_{result.outcome.name}",
         )
 
 
@@ -140,8 +144,8 @@ def order_pb(order: Order) -> pb.Order:
     return pb.Order(
         order_id=order.order_id,
         account_id=order.account_id,
-        kind=pb.OrderKind.Value(f"ORDER_KIND_{order.kind.value}"),
-        status=pb.OrderStatus.Value(f"ORDER_STATUS_{order.status.value}"),
+        kind=f"ORDER_KIND_{order.kind.value}",
+        status=f"ORDER_STATUS_{order.status.value}",
         amount_minor=order.amount_minor,
         currency=order.currency,
         product_id=order.product_id,
@@ -156,9 +160,7 @@ def order_pb(order: Order) -> pb.Order:
         refund_shortfall_minor=order.refund_shortfall_minor,
         failure_reason=order.failure_reason,
         history=[
-            pb.StatusChange(
-                status=pb.OrderStatus.Value(f"ORDER_STATUS_{s.value}"), change_time=timestamp_from_ms(ms)
-            )
+            pb.StatusChange(status=f"ORDER_STATUS_{s.value}", change_time=timestamp_from_ms(ms))
             for s, ms in order.history
         ],
         create_time=timestamp_from_ms(order.create_ms),

@@ -6,6 +6,7 @@ Keys (owned here; nothing else builds them):
 
 from __future__ import annotations
 
+from payment_svc.script_reply import text
 from svckit.redis_client import RedisClient, tagged_key
 
 
@@ -21,7 +22,7 @@ class WebhookEventStore:
     async def outcome(self, event_id: str) -> str | None:
         """The recorded outcome of the event, None if it was not handled (or long ago)."""
         value = await self._redis.get(_key(event_id))
-        return value.decode() if isinstance(value, bytes) else value
+        return None if value is None else text(value)
 
     async def record(self, event_id: str, outcome: str) -> None:
         await self._redis.set(_key(event_id), outcome, ex=self._ttl_s)
