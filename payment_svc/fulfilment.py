@@ -87,17 +87,9 @@ class Fulfilment:
         if stored is None:
             return Outcome.UNKNOWN_ORDER
         order = stored.order
-        if payment is not None:
-            if not payment.settled:
-                return Outcome.AWAITING_PAYMENT
-            wrong = mismatch(order, payment, livemode=self._stripe.livemode if self._stripe else False)
-            if wrong in NOT_OURS:
-                return self.payment_mismatch(wrong, order, _facts(payment))
-            if wrong is not None:
-                # Our own session or intent, but not what the order asked for: money came in that we
-                # will not deliver against, so it goes back.
-                self.payment_mismatch(wrong, order, _facts(payment))
-                return await self._needs_attention(order, wrong.value, payment)
+        refused = None if payment is None else await self._refuse_payment(order, payment)
+        if refused is not None:
+            return refused
         if order.status in _DELIVERED:
             return Outcome.ALREADY_FULFILLED
         if order.status not in OPEN | {Status.PAID}:
@@ -109,14 +101,7 @@ class Fulfilment:
             )
             return await self._needs_attention(order, reason, payment)
         if order.status != Status.PAID:
-            paying = (
-                {}
-                if payment is None
-                else {
-                    "stripe_payment_intent_id": payment.payment_intent_id,
-                    "paid_minor": payment.amount_minor,
-                }
-            )
+            paying = _paying(payment)
             result = await self._orders.update(order_id, self._clock.now_ms(), to=Status.PAID, set_=paying)
             if result is None:
                 return Outcome.UNKNOWN_ORDER
@@ -135,6 +120,20 @@ class Fulfilment:
         await self._orders.update(order_id, self._clock.now_ms(), to=Status.FULFILLED)
         await self._orders.unlist_pending(order_id)
         return Outcome.FULFILLED
+
+    async def _refuse_payment(self, order: Order, payment: Payment) -> Outcome | None:
+        """The outcome when `payment` cannot fulfil the order; None when it pays it in full."""
+        if not payment.settled:
+            return Outcome.AWAITING_PAYMENT
+        wrong = mismatch(order, payment, livemode=self._stripe.livemode if self._stripe else False)
+        if wrong in NOT_OURS:
+            return self.payment_mismatch(wrong, order, _facts(payment))
+        if wrong is not None:
+            # Our own session or intent, but not what the order asked for: money came in that we
+            # will not deliver against, so it goes back.
+            self.payment_mismatch(wrong, order, _facts(payment))
+            return await self._needs_attention(order, wrong.value, payment)
+        return None
 
     async def expired(self, order_id: str) -> Outcome:
         return await self._close(order_id, Status.EXPIRED, "")
@@ -178,12 +177,7 @@ class Fulfilment:
 
     async def _needs_attention(self, order: Order, reason: str, payment: Payment | None) -> Outcome:
         """Final: the payment goes back (unless AUTO_REFUND is off) and the sweeper leaves the order alone."""
-        set_: dict[str, object] = {"failure_reason": reason}
-        if payment is not None:
-            set_ |= {
-                "stripe_payment_intent_id": payment.payment_intent_id,
-                "paid_minor": payment.amount_minor,
-            }
+        set_: dict[str, object] = {"failure_reason": reason, **_paying(payment)}
         result = await self._orders.update(
             order.order_id, self._clock.now_ms(), to=Status.NEEDS_ATTENTION, set_=set_
         )
@@ -264,6 +258,13 @@ def _attempt_request_id(verb: str, order: Order) -> str:
 
 def reserve_request_id(order: Order) -> str:
     return _attempt_request_id("reserve", order)
+
+
+def _paying(payment: Payment | None) -> dict[str, object]:
+    """What an order records of the payment that paid it."""
+    if payment is None:
+        return {}
+    return {"stripe_payment_intent_id": payment.payment_intent_id, "paid_minor": payment.amount_minor}
 
 
 def _facts(payment: Payment) -> dict[str, object]:

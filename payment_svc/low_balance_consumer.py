@@ -1,4 +1,8 @@
-"""Reads balance_svc's low-balance stream in a consumer group and hands each event to auto top-up."""
+"""Reads balance_svc's low-balance stream in a consumer group and hands each event to auto top-up.
+
+The stream (LOW_BALANCE_STREAM) is balance_svc's; this module only reads it, through the consumer group
+AUTO_TOP_UP_CONSUMER_GROUP, which it creates.
+"""
 
 from __future__ import annotations
 

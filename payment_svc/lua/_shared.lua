@@ -32,14 +32,16 @@ local function move_order(order_key, to, now)
   redis.call('HSET', order_key, 'status', to, 'history', history, 'update_ms', now)
 end
 
--- The order hash field of the refund step named by Stripe's cumulative refunded total. Steps after a
--- failed refund (refund_revert.lua) belong to a new generation, so totals may repeat.
-local function refund_step_field(order_key, total)
+-- The refund step named by Stripe's cumulative refunded total: its order hash field, and its stored
+-- value (nil until claimed). Steps after a failed refund (refund_revert.lua) belong to a new generation,
+-- so totals may repeat.
+local function find_refund_step(order_key, total)
   local generation = redis.call('HGET', order_key, 'refund_generation') or '0'
-  if generation == '0' then
-    return 'refund:' .. total
+  local field = 'refund:' .. total
+  if generation ~= '0' then
+    field = 'refund:' .. generation .. ':' .. total
   end
-  return 'refund:' .. generation .. ':' .. total
+  return field, redis.call('HGET', order_key, field)
 end
 
 -- A refund step is stored as 'delta:take:applied' (take -1 while undecided, applied '0' or '1').

@@ -5,8 +5,7 @@
 local order_key = KEYS[1]
 local total, now = whole(ARGV[1], 'total_minor'), whole(ARGV[2], 'now_ms')
 
-local field = refund_step_field(order_key, total)
-local step = redis.call('HGET', order_key, field)
+local field, step = find_refund_step(order_key, total)
 if not step then
   return {'outcome', 'superseded'}
 end

@@ -13,8 +13,7 @@ local status = redis.call('HGET', order_key, 'status')
 if status ~= 'FULFILLED' and status ~= 'REFUNDED' then
   return {'outcome', 'not_refundable'}
 end
-local field = refund_step_field(order_key, total)
-local step = redis.call('HGET', order_key, field)
+local field, step = find_refund_step(order_key, total)
 if not step then
   local claimed = tonumber(redis.call('HGET', order_key, 'refunded_minor') or '0')
   if total <= claimed then

@@ -12,10 +12,8 @@ from payment_svc.auto_top_up_store import (
     AutoTopUpStore,
     Reservation,
 )
-from payment_svc.config import Settings
 from svckit.errors import RequestIdReused
-from svckit.redis_client import connect, register_scripts
-from tests.conftest import base_settings
+from svckit.redis_client import register_scripts
 
 ACCOUNT = "acct-1"
 DAY_MS = 86_400_000
@@ -23,10 +21,8 @@ ON = AutoTopUpSettings(enabled=True, threshold_minor=500, blocks=1, max_spend_mi
 
 
 @pytest.fixture
-async def redis(any_redis):
-    client = connect(Settings(**base_settings(**any_redis)), decode_responses=True)
-    yield client
-    await client.aclose()
+def redis(any_redis_client):
+    return any_redis_client
 
 
 @pytest.fixture

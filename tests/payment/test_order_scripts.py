@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from redis.exceptions import ResponseError
 
-from payment_svc.config import Settings
 from payment_svc.order_store import (
     DisputeEffect,
     DisputeOutcome,
@@ -15,18 +14,15 @@ from payment_svc.order_store import (
 )
 from payment_svc.orders import Kind, Order, Status
 from svckit.errors import RequestIdReused
-from svckit.redis_client import connect, register_scripts
-from tests.conftest import base_settings
+from svckit.redis_client import register_scripts
 
 ORDER = "ord_000000000000000000000001"
 UNKNOWN = "ord_ffffffffffffffffffffffff"
 
 
 @pytest.fixture
-async def redis(any_redis):
-    client = connect(Settings(**base_settings(**any_redis)), decode_responses=True)
-    yield client
-    await client.aclose()
+def redis(any_redis_client):
+    return any_redis_client
 
 
 @pytest.fixture
