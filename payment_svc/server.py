@@ -63,6 +63,41 @@ class PaymentApp:
         return f"http://127.0.0.1:{self.webhook.port}/webhooks/stripe"
 
 
+@dataclass(frozen=True)
+class _Peers:
+    """The clients of pricing_svc and balance_svc. Their errors come back as ours (errors.from_peer), and
+    each call carries the correlation id of the RPC or event being served."""
+
+    pricing: PricingClient
+    balance: BalanceClient
+    catalogue: PricingClient | None  # the one that carries the admin token, for the catalogue read only
+
+    @classmethod
+    def open(cls, settings: Settings) -> _Peers:
+        def client(kind: type[PeerClient], addr: str, admin_token: str | None = None) -> PeerClient:
+            return kind(
+                addr,
+                admin_token=admin_token,
+                timeout_s=settings.peer_timeout_s,
+                correlation_id=request_id_var.get,
+                error_mapper=from_peer,
+            )
+
+        admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
+        return cls(
+            pricing=client(PricingClient, settings.pricing_service_addr),
+            balance=client(BalanceClient, settings.balance_service_addr),
+            catalogue=client(PricingClient, settings.pricing_service_addr, admin_token)
+            if admin_token
+            else None,
+        )
+
+    async def close(self) -> None:
+        for peer in (self.pricing, self.balance, self.catalogue):
+            if peer is not None:
+                await peer.close()
+
+
 def _secrets(settings: Settings) -> list[str]:
     raw = settings.stripe_webhook_secret.get_secret_value() if settings.stripe_webhook_secret else ""
     return [s.strip() for s in raw.split(",") if s.strip()]
@@ -78,22 +113,8 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
     redis = connect(settings, decode_responses=True)
     stripe = StripeGateway(settings) if settings.stripe_secret_key is not None else None
 
-    # Peers' errors come back as ours; each call carries the id of the RPC (or event) being served.
-    def peer(client: type[PeerClient], addr: str, admin_token: str | None = None) -> PeerClient:
-        return client(
-            addr,
-            admin_token=admin_token,
-            timeout_s=settings.peer_timeout_s,
-            correlation_id=request_id_var.get,
-            error_mapper=from_peer,
-        )
-
-    pricing = peer(PricingClient, settings.pricing_service_addr)
-    balance = peer(BalanceClient, settings.balance_service_addr)
-    # The admin token goes only with the catalogue read, on a client of its own.
-    admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
-    catalogue = peer(PricingClient, settings.pricing_service_addr, admin_token) if admin_token else None
-    peers = [client for client in (pricing, balance, catalogue) if client is not None]
+    peers = _Peers.open(settings)
+    pricing, balance = peers.pricing, peers.balance
     orders = OrderStore(redis)
     customers = Customers(CustomerStore(redis), stripe)
     fulfilment = Fulfilment(
@@ -110,7 +131,7 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
         settings=settings,
         orders=orders,
         pricing=pricing,
-        product_names=ProductNames(catalogue),
+        product_names=ProductNames(peers.catalogue),
         balance=balance,
         customers=customers,
         stripe=stripe,
@@ -191,8 +212,7 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
     async def stop_workers() -> None:
         await cancel_and_wait(parts._tasks)
         await webhook_server.stop()
-        for client in peers:
-            await client.close()
+        await peers.close()
         if stripe is not None:
             await stripe.close()
         await redis.aclose()

@@ -88,20 +88,25 @@ class WebhookProcessor:
         # verify_header only bounds the past; a timestamp far ahead means a bad clock or a replay setup.
         if _timestamp(signature) > time.time() + self._tolerance_s:
             raise InvalidWebhook("the Stripe-Signature timestamp is in the future")
-        try:
-            body = json.loads(payload)
-        except (ValueError, UnicodeDecodeError) as err:
-            raise InvalidWebhook("the body is not a JSON event") from err
-        data = body.get("data") if isinstance(body, dict) else None
-        if not (
-            isinstance(body, dict)
-            and isinstance(body.get("id"), str)
-            and isinstance(body.get("type"), str)
-            and isinstance(data, dict)
-            and isinstance(data.get("object"), dict)
-        ):
-            raise InvalidWebhook("the body is not a Stripe event")
-        return body
+        return _event(payload)
+
+
+def _event(payload: bytes) -> dict[str, Any]:
+    """A signed body read as a Stripe event: an id, a type and a data object, or InvalidWebhook."""
+    try:
+        body = json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise InvalidWebhook("the body is not a JSON event") from err
+    data = body.get("data") if isinstance(body, dict) else None
+    if not (
+        isinstance(body, dict)
+        and isinstance(body.get("id"), str)
+        and isinstance(body.get("type"), str)
+        and isinstance(data, dict)
+        and isinstance(data.get("object"), dict)
+    ):
+        raise InvalidWebhook("the body is not a Stripe event")
+    return body
 
 
 def _known(recorded: str) -> Outcome:
