@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from enum import StrEnum
 
 from balance.v1.low_balance_event_pb2 import LowBalanceEvent
 
@@ -28,6 +29,17 @@ log = logging.getLogger(__name__)
 
 MIN_PERIOD_S = 3600
 MAX_PERIOD_S = 90 * 86400
+
+
+class LowBalanceOutcome(StrEnum):
+    """What one low-balance event led to (logged by the consumer)."""
+
+    TOPPED_UP = "topped_up"
+    DISABLED = "disabled"
+    BUSY = "busy"  # another top-up for the account is running and will lift the balance
+    NOT_LOW = "not_low"  # lifted meanwhile
+    CAP_REACHED = "cap_reached"
+    FAILED = "failed"  # counts towards turning automatic top-up off
 
 
 @dataclass(frozen=True)
@@ -88,7 +100,7 @@ class AutoTopUps:
         v.raise_if_any()
         return await self._store.read(account_id, self._clock.now_ms())
 
-    async def on_low_balance(self, event: LowBalanceEvent) -> str:
+    async def on_low_balance(self, event: LowBalanceEvent) -> LowBalanceOutcome:
         """Tops up once per crossing, one at a time per account, within the spend cap.
 
         Raises Unavailable when a dependency is down, so the event is retried later.
@@ -96,35 +108,35 @@ class AutoTopUps:
         account = event.account_id
         settings = await self.get(account)
         if not settings.enabled:
-            return "disabled"
+            return LowBalanceOutcome.DISABLED
         request_id = f"auto-{event.transaction_id}"
         order_id = order_id_for(account, request_id)
         if not await self._store.lock(account, order_id):
-            return "busy"  # another top-up for the account is running and will lift the balance
+            return LowBalanceOutcome.BUSY
         try:
             if await available_minor(self._balance, account) >= settings.threshold_minor:
                 await self._finish(account, order_id, AttemptResult.SKIPPED)
-                return "not_low"
+                return LowBalanceOutcome.NOT_LOW
             amount = settings.blocks * self._settings.topup_block_minor
             reservation = await self._store.reserve(account, order_id, amount, self._clock.now_ms())
             if reservation != Reservation.RESERVED:
                 await self._finish(account, order_id, AttemptResult.SKIPPED)
-                return reservation.value
+                return LowBalanceOutcome(reservation.value)
             result = await self._saved_card.top_up(account, settings.blocks, request_id)
         except Unavailable:
             await self._finish(account, order_id, AttemptResult.RETRY)
             raise
         except ServiceError as err:  # declined, no saved card, rejected: counts towards self-disable
             await self._finish(account, order_id, AttemptResult.FAILED, err.reason)
-            return "failed"
+            return LowBalanceOutcome.FAILED
         if result.order.status == Status.REQUIRES_ACTION:
             await self._finish(account, order_id, AttemptResult.FAILED, "AUTHENTICATION_REQUIRED")
-            return "failed"
+            return LowBalanceOutcome.FAILED
         if result.order.status == Status.NEEDS_ATTENTION:  # charged, not delivered, refunded
             await self._finish(account, order_id, AttemptResult.FAILED, result.order.failure_reason)
-            return "failed"
+            return LowBalanceOutcome.FAILED
         await self._finish(account, order_id, AttemptResult.OK)
-        return "topped_up"
+        return LowBalanceOutcome.TOPPED_UP
 
     async def _finish(self, account_id: str, order_id: str, result: AttemptResult, reason: str = "") -> None:
         max_failures = self._settings.auto_top_up_max_failures
