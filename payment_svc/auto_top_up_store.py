@@ -1,17 +1,4 @@
-"""Each account's automatic top-up state in Redis: settings, the rolling spend cap and the single-flight
-lock, one Lua script per verb.
-
-Keys (all owned here; nothing else builds them). An account's keys share the hash tag `{<account_id>}`,
-so each script runs on one Cluster slot:
-- `pay:auto_top_up:{<account_id>}` hash, no TTL: enabled, threshold_minor, blocks, max_spend_minor,
-  period_seconds, consecutive_failures, disabled_reason, update_ms.
-- `pay:auto_top_up:{<account_id>}:spend` sorted set, no TTL: `<order_id>:<amount_minor>` by charge time
-  in ms; members older than the period are dropped on the next reservation.
-- `pay:auto_top_up:{<account_id>}:lock` string, TTL AUTO_TOP_UP_LOCK_TTL_S: the order id of the top-up
-  running for the account.
-- `pay:auto_top_up:{<account_id>}:request:<request_id>` string, TTL IDEMPOTENCY_TTL_S: a
-  ConfigureAutoTopUp request's fingerprint and first answer, for retries.
-"""
+"""Each account's automatic top-up state in Redis: settings, spend cap and lock; one Lua script per verb."""
 
 from __future__ import annotations
 
@@ -86,6 +73,18 @@ def _auto_top_up(account_id: str, raw: dict[str, Any]) -> AutoTopUp:
 
 
 class AutoTopUpStore:
+    """Keys (all owned here; nothing else builds them). An account's keys share the hash tag `{<account_id>}`,
+    so each script runs on one Cluster slot:
+    - `pay:auto_top_up:{<account_id>}` hash, no TTL: enabled, threshold_minor, blocks, max_spend_minor,
+      period_seconds, consecutive_failures, disabled_reason, update_ms.
+    - `pay:auto_top_up:{<account_id>}:spend` sorted set, no TTL: `<order_id>:<amount_minor>` by charge time
+      in ms; members older than the period are dropped on the next reservation.
+    - `pay:auto_top_up:{<account_id>}:lock` string, TTL AUTO_TOP_UP_LOCK_TTL_S: the order id of the top-up
+      running for the account.
+    - `pay:auto_top_up:{<account_id>}:request:<request_id>` string, TTL IDEMPOTENCY_TTL_S: a
+      ConfigureAutoTopUp request's fingerprint and first answer, for retries.
+    """
+
     def __init__(self, redis: RedisClient, *, request_ttl_s: int, lock_ttl_s: int) -> None:
         self._redis = redis
         self._scripts = register_scripts(redis, "payment_svc")

@@ -1,6 +1,4 @@
-"""The balance entries an order makes: its top-up's credit, and the debits when a top-up is refunded or
-disputed. Each is in the order's currency, names the order (its reference) and applies once per
-request_id."""
+"""The balance entries an order makes: its top-up's credit, and the debits of a refund or dispute."""
 
 from __future__ import annotations
 
@@ -25,4 +23,5 @@ async def available_minor(balance: Balance, account_id: str) -> int:
 
 
 def _entry(order: Order, request_id: str) -> dict[str, str]:
+    """Every entry is in the order's currency, names the order and is applied once per request_id."""
     return {"currency": order.currency, "reference": order.order_id, "request_id": request_id}

@@ -1,9 +1,4 @@
-"""Each account's Stripe Customer and default card in Redis.
-
-Keys (owned here; nothing else builds them):
-- `pay:customer:{<account_id>}` hash, no TTL: `customer_id` (set once) and `card` (the default
-  PaymentMethod for off-session top-ups).
-"""
+"""Each account's Stripe Customer and default card in Redis."""
 
 from __future__ import annotations
 
@@ -20,6 +15,11 @@ def _text(value: bytes | str | None) -> str | None:
 
 
 class CustomerStore:
+    """Keys (owned here; nothing else builds them):
+    - `pay:customer:{<account_id>}` hash, no TTL: `customer_id` (set once) and `card` (the default
+      PaymentMethod for off-session top-ups).
+    """
+
     def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
 

@@ -1,8 +1,4 @@
-"""Reads balance_svc's low-balance stream in a consumer group and hands each event to auto top-up.
-
-The stream (LOW_BALANCE_STREAM) is balance_svc's; this module only reads it, through the consumer group
-AUTO_TOP_UP_CONSUMER_GROUP, which it creates.
-"""
+"""Reads balance_svc's low-balance stream in a consumer group and hands each event to auto top-up."""
 
 from __future__ import annotations
 
@@ -29,6 +25,9 @@ _RETRYABLE = (Unavailable, RedisConnectionError, RedisTimeoutError)
 
 
 class LowBalanceConsumer:
+    """The stream (LOW_BALANCE_STREAM) is balance_svc's; this only reads it, through the consumer group
+    AUTO_TOP_UP_CONSUMER_GROUP, which it creates."""
+
     def __init__(
         self,
         *,

@@ -1,10 +1,4 @@
-"""The order events stream (`order.paid`, `order.disputed`) other systems read to deliver products.
-
-Keys (owned here; nothing else writes them):
-- ORDER_EVENTS_STREAM (`payment:order_events`) stream, no hash tag, capped at about
-  ORDER_EVENTS_MAXLEN entries: one entry per event, published at least once (consumers dedupe by
-  order_id and type).
-"""
+"""The order events stream (`order.paid`, `order.disputed`) other systems read to deliver products."""
 
 from __future__ import annotations
 
@@ -15,6 +9,12 @@ from svckit.redis_client import RedisClient
 
 
 class OrderEventStream:
+    """Keys (owned here; nothing else writes them):
+    - ORDER_EVENTS_STREAM (`payment:order_events`) stream, no hash tag, capped at about
+      ORDER_EVENTS_MAXLEN entries: one entry per event, published at least once (consumers dedupe by
+      order_id and type).
+    """
+
     def __init__(self, redis: RedisClient, stream: str, maxlen: int) -> None:
         self._redis = redis
         self._stream = stream

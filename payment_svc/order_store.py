@@ -1,17 +1,4 @@
-"""Orders in Redis: one hash per order, the indexes that find orders, one Lua script per verb.
-
-Keys (all owned here; nothing else builds them). The project has no production deployment yet, so
-these names replaced the earlier ones without a migration.
-- `pay:order:{<order_id>}` hash, no TTL: the order's fields, its status history, refund steps
-  (`refund:...`), refund reverts (`refund_revert:<generation>`), dispute effects (`dispute_*`), RefundOrder
-  requests (`refund_request:<request_id>`) and the frozen first response (`receipt`).
-- `pay:account_orders:{<account_id>}` sorted set, no TTL: the account's order ids by create_ms.
-- `pay:pending_orders` sorted set, no TTL, no hash tag: open orders by create_ms, for the sweeper
-  (members leave when the order closes).
-- `pay:session_order:{<checkout_session_id>}` string, no TTL: the order a Checkout Session was opened for.
-- `pay:intent_order:{<payment_intent_id>}` string, no TTL: the order a PaymentIntent pays.
-Every script touches one order hash only, so each runs on that order's slot.
-"""
+"""Orders in Redis: one hash per order, the indexes that find orders, one Lua script per verb."""
 
 from __future__ import annotations
 
@@ -189,6 +176,19 @@ def _refund_step(raw: dict[str, Any]) -> RefundStep:
 
 
 class OrderStore:
+    """Keys (all owned here; nothing else builds them). The project has no production deployment yet, so
+    these names replaced the earlier ones without a migration.
+    - `pay:order:{<order_id>}` hash, no TTL: the order's fields, its status history, refund steps
+      (`refund:...`), refund reverts (`refund_revert:<generation>`), dispute effects (`dispute_*`),
+      RefundOrder requests (`refund_request:<request_id>`) and the frozen first response (`receipt`).
+    - `pay:account_orders:{<account_id>}` sorted set, no TTL: the account's order ids by create_ms.
+    - `pay:pending_orders` sorted set, no TTL, no hash tag: open orders by create_ms, for the sweeper
+      (members leave when the order closes).
+    - `pay:session_order:{<checkout_session_id>}` string, no TTL: the order a Checkout Session was opened for.
+    - `pay:intent_order:{<payment_intent_id>}` string, no TTL: the order a PaymentIntent pays.
+    Every script touches one order hash only, so each runs on that order's slot.
+    """
+
     def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
         self._scripts = register_scripts(redis, "payment_svc")

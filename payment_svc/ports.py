@@ -1,5 +1,4 @@
-"""What the domain calls on pricing_svc and balance_svc: the slices of priceledger_client's clients it
-uses, as Protocols. server.py passes the real clients; domain modules so import no grpc."""
+"""What the domain calls on pricing_svc and balance_svc: Protocols that priceledger_client's clients meet."""
 
 from __future__ import annotations
 
@@ -7,6 +6,9 @@ from typing import Protocol
 
 from balance.v1 import balance_service_pb2 as bal
 from pricing.v1 import pricing_service_pb2 as pri
+
+# server.py passes the real clients. The domain types its peers by these instead, so it imports no grpc
+# (the "Domain modules do not import grpc" contract in pyproject.toml).
 
 
 class Balance(Protocol):

@@ -1,8 +1,4 @@
-"""Stripe events already handled, so a redelivery is answered without acting twice.
-
-Keys (owned here; nothing else builds them):
-- `pay:event:{<event_id>}` string, TTL WEBHOOK_DEDUPE_TTL_S: the outcome of a handled event.
-"""
+"""Stripe events already handled, so a redelivery is answered without acting twice."""
 
 from __future__ import annotations
 
@@ -15,6 +11,10 @@ def _key(event_id: str) -> str:
 
 
 class WebhookEventStore:
+    """Keys (owned here; nothing else builds them):
+    - `pay:event:{<event_id>}` string, TTL WEBHOOK_DEDUPE_TTL_S: the outcome of a handled event.
+    """
+
     def __init__(self, redis: RedisClient, ttl_s: int) -> None:
         self._redis = redis
         self._ttl_s = ttl_s
