@@ -1,10 +1,13 @@
-"""Every order script run directly on Redis (single and Cluster), refusals included, through OrderStore."""
+"""Every order script run directly on Redis (single and Cluster), refusals included, through OrderStore;
+and every store mutation is one round trip."""
 
 from __future__ import annotations
 
 import pytest
 from redis.exceptions import ResponseError
 
+from payment_svc.auto_top_up_store import AttemptResult, AutoTopUpSettings, AutoTopUpStore
+from payment_svc.config import Settings
 from payment_svc.order_store import (
     DisputeEffect,
     DisputeOutcome,
@@ -14,7 +17,9 @@ from payment_svc.order_store import (
 )
 from payment_svc.orders import Kind, Order, Status
 from svckit.errors import RequestIdReused
-from svckit.redis_client import register_scripts
+from svckit.redis_client import connect, register_scripts
+from tests.balance.support import RedisProxy
+from tests.conftest import base_settings
 
 ORDER = "ord_000000000000000000000001"
 UNKNOWN = "ord_ffffffffffffffffffffffff"
@@ -229,3 +234,49 @@ async def test_scripts_refuse_malformed_arguments_before_any_write(orders, redis
     with pytest.raises(ResponseError, match="must be"):
         await register_scripts(redis, "payment_svc")[script](keys=[key], args=args)
     assert await redis.hgetall(key) == before
+
+
+_HOUSEKEEPING = {b"PING", b"CLIENT", b"HELLO", b"SELECT"}  # connection setup
+
+
+async def test_each_store_mutation_is_one_evalsha(redis_server, single_redis):
+    proxy = RedisProxy(redis_server.port)
+    port = await proxy.start()
+    client = connect(
+        Settings(**base_settings(redis_url=f"redis://127.0.0.1:{port}/0")), decode_responses=True
+    )
+    orders = OrderStore(client)
+    auto = AutoTopUpStore(client, request_ttl_s=3600, lock_ttl_s=60)
+    on = AutoTopUpSettings(
+        enabled=True, threshold_minor=500, blocks=1, max_spend_minor=2000, period_seconds=0
+    )
+    await orders.create(_order(), "fp")
+    calls = {
+        "create": lambda: orders.create(_order(), "fp"),
+        "update": lambda: orders.update(ORDER, 2, to=Status.PAID),
+        "claim": lambda: orders.claim_refund_step(ORDER, 400, 3, nothing_to_take=False),
+        "decide": lambda: orders.decide_refund_step(ORDER, 400, 300),
+        "apply": lambda: orders.apply_refund_step(ORDER, 400, 3),
+        "revert": lambda: orders.revert_refund(ORDER, 400, 4),
+        "revert_done": lambda: orders.revert_done(ORDER, 1, 4),
+        "record_dispute": lambda: orders.record_dispute(ORDER, "dp_1", 1000, "open", 5),
+        "decide_dispute": lambda: orders.decide_dispute(ORDER, "dp_1", 500),
+        "mark_dispute": lambda: orders.mark_dispute(ORDER, "dp_1", DisputeEffect.TAKEN, 6),
+        "renew": lambda: orders.renew_session_expiry(ORDER, 5000, 9000),
+        "refund_request": lambda: orders.refund_request(ORDER, "r1", "fp", 100),
+        "read_auto_top_up": lambda: auto.read("acct-1", 1),
+        "configure_auto_top_up": lambda: auto.configure("acct-1", "r1", "fp", on, 1),
+        "reserve_auto_top_up": lambda: auto.reserve("acct-1", "ord_a", 1000, 2),
+        "finish_auto_top_up": lambda: auto.finish("acct-1", "ord_a", AttemptResult.RETRY, "", 3, 3),
+    }
+    try:
+        for call in calls.values():
+            await call()  # each script loads (SCRIPT LOAD after NOSCRIPT) on its first call only
+        for name, call in calls.items():
+            proxy.commands.clear()
+            await call()
+            sent = [c[0].upper() for c in proxy.commands if c[0].upper() not in _HOUSEKEEPING]
+            assert sent == [b"EVALSHA"], name
+    finally:
+        await client.aclose()
+        proxy.close()
