@@ -11,11 +11,12 @@ from pricing.v1 import pricing_service_pb2
 from payment_svc.checks import check_blocks, check_url
 from payment_svc.config import Settings
 from payment_svc.customers import Customers
-from payment_svc.errors import CurrencyMismatch, OrderNotFound, PaymentsNotConfigured, PeerRejected
+from payment_svc.errors import CurrencyMismatch, OrderNotFound, PaymentsNotConfigured, peer_rejected
 from payment_svc.fulfilment import Fulfilment, reserve_request_id
 from payment_svc.order_store import OrderStore, StoredOrder
 from payment_svc.orders import OPEN, Kind, Order, Status, fingerprint, order_id_for
-from payment_svc.peers import BalanceClient, PricingClient
+from payment_svc.ports import Balance, Pricing
+from payment_svc.product_names import ProductNames
 from payment_svc.stripe_gateway import StripeGateway
 from svckit.clock import Clock
 from svckit.errors import RequestIdReused, ServiceError, Violations
@@ -62,8 +63,9 @@ class Checkout:
         *,
         settings: Settings,
         orders: OrderStore,
-        pricing: PricingClient,
-        balance: BalanceClient,
+        pricing: Pricing,
+        product_names: ProductNames,
+        balance: Balance,
         customers: Customers,
         stripe: StripeGateway | None,
         fulfilment: Fulfilment,
@@ -72,6 +74,7 @@ class Checkout:
         self._settings = settings
         self._orders = orders
         self._pricing = pricing
+        self._product_names = product_names
         self._balance = balance
         self._customers = customers
         self._stripe = stripe
@@ -96,10 +99,12 @@ class Checkout:
         )
         stored = await self._existing(order_id, request)
         if stored is None:
-            quote = await self._pricing.quote(p.product_id, p.discount_code, p.account_id)
+            quote = await self._pricing.get_quote(
+                p.product_id, discount_code=p.discount_code, account_id=p.account_id
+            )
             if p.discount_code and quote.code_not_applied_reason:
                 reason = quote.code_not_applied_reason
-                raise PeerRejected(
+                raise peer_rejected(
                     "FAILED_PRECONDITION", reason, f"the discount code cannot be used: {reason}"
                 )
             # Our price already includes our code; Stripe's promotion codes would lower it again (and
@@ -146,11 +151,19 @@ class Checkout:
 
     async def check_top_up_currency(self, account_id: str) -> None:
         """A top-up the balance could not take in its currency is refused before anything is charged."""
-        fixed = await self._balance.fixed_currency(account_id)
+        fixed = await self._fixed_currency(account_id)
         if fixed is not None and fixed != self._settings.topup_currency:
             raise CurrencyMismatch(
                 f"the account's balance is in {fixed}; top-ups are in {self._settings.topup_currency}"
             )
+
+    async def _fixed_currency(self, account_id: str) -> str | None:
+        """The account's currency once its first credit fixed it; None for an account never credited."""
+        balance = await self._balance.get_balance(account_id)
+        if balance.balance_minor or balance.held_minor:
+            return balance.currency
+        listed = await self._balance.list_transactions(account_id, page_size=1)
+        return balance.currency if listed.transactions else None
 
     def top_up_order(self, order_id: str, account_id: str, blocks: int) -> Order:
         amount = blocks * self._settings.topup_block_minor
@@ -190,9 +203,9 @@ class Checkout:
     async def freeze(self, order_id: str, fill: Mapping[str, object] | None = None) -> Order:
         """Freezes the order as it is now as the response every retry of its RPC gets."""
         result = await self._orders.update(order_id, self._clock.now_ms(), fill=fill, receipt=True)
-        if result is None or result[1].receipt is None:
+        if result is None or result.stored.receipt is None:
             raise OrderNotFound(f"order {order_id} disappeared")
-        return result[1].receipt
+        return result.stored.receipt
 
     async def _session_expiry(self, order: Order) -> int:
         """expires_at for a session opened now: the order's, or a later one once too little is left."""
@@ -208,20 +221,20 @@ class Checkout:
             return
         now_s = self._clock.now_ms() // 1000
         ttl_s = (expires_at_s or now_s) - now_s + self._settings.code_reservation_grace_s
-        await self._pricing.reserve_code(
+        await self._pricing.reserve_discount_code(
             order.discount_code,
-            order.order_id,
-            order.account_id,
-            order.product_id,
-            max(1, min(ttl_s, _PRICING_MAX_RESERVATION_S)),
-            reserve_request_id(order),
+            order_id=order.order_id,
+            account_id=order.account_id,
+            product_id=order.product_id,
+            ttl_seconds=max(1, min(ttl_s, _PRICING_MAX_RESERVATION_S)),
+            request_id=reserve_request_id(order),
         )
 
     async def _item_name(self, order: Order) -> str:
         if order.kind == Kind.TOP_UP:
             return f"Balance top-up: {order.blocks} block{'s' if order.blocks > 1 else ''}"
         version = pricing_service_pb2.Quote.FromString(order.quote).config_version if order.quote else -1
-        return await self._pricing.display_name(order.product_id, version)
+        return await self._product_names.display_name(order.product_id, version)
 
     async def _existing(self, order_id: str, request: str) -> StoredOrder | None:
         stored = await self._orders.get(order_id)

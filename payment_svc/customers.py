@@ -1,34 +1,31 @@
-"""Each account's Stripe Customer and saved card, created once and remembered in Redis."""
+"""Each account's Stripe Customer and saved card, created once and remembered."""
 
 from __future__ import annotations
 
+from payment_svc.customer_store import CustomerStore
+from payment_svc.errors import PaymentsNotConfigured
 from payment_svc.stripe_gateway import StripeGateway
-from svckit.redis_client import RedisClient, tagged_key
-
-
-def _key(account_id: str) -> str:
-    return tagged_key("pay", account_id, "customer")
 
 
 class Customers:
-    def __init__(self, redis: RedisClient, stripe: StripeGateway | None) -> None:
-        self._redis = redis
+    def __init__(self, store: CustomerStore, stripe: StripeGateway | None) -> None:
+        self._store = store
         self._stripe = stripe
 
     async def ensure(self, account_id: str) -> str:
         """The account's Customer; creating it is idempotent (Stripe key `customer-<account_id>`)."""
-        customer_id = await self._redis.hget(_key(account_id), "customer_id")
+        customer_id = await self._store.customer_id(account_id)
         if customer_id:
             return customer_id
-        assert self._stripe is not None
+        if self._stripe is None:
+            raise PaymentsNotConfigured("payments are not configured: STRIPE_SECRET_KEY is unset")
         customer_id = await self._stripe.create_customer(account_id)
-        await self._redis.hsetnx(_key(account_id), "customer_id", customer_id)
+        await self._store.keep_first_customer_id(account_id, customer_id)
         return customer_id
 
     async def saved(self, account_id: str) -> tuple[str | None, str | None]:
         """(customer id, default card) as far as we know them."""
-        customer_id, card = await self._redis.hmget(_key(account_id), ["customer_id", "card"])
-        return customer_id, card
+        return await self._store.saved(account_id)
 
     async def remember_card(self, account_id: str, payment_method_id: str) -> None:
-        await self._redis.hset(_key(account_id), "card", payment_method_id)
+        await self._store.remember_card(account_id, payment_method_id)

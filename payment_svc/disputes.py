@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import logging
 
+from payment_svc.balance_entries import available_minor, credit_top_up, debit_refund
 from payment_svc.errors import PeerRejected
 from payment_svc.fulfilment import Fulfilment, ctx
-from payment_svc.order_store import DisputeState, OrderStore
+from payment_svc.order_store import DisputeEffect, DisputeOutcome, DisputeState, OrderStore
 from payment_svc.orders import Kind, Order
 from payment_svc.outcomes import Outcome
-from payment_svc.peers import BalanceClient
+from payment_svc.ports import Balance
 from payment_svc.stripe_objects import Dispute
 from svckit.clock import Clock
 from svckit.errors import Unavailable
@@ -23,9 +24,7 @@ _OUTCOMES = {"open": Outcome.DISPUTE_OPEN, "won": Outcome.DISPUTE_WON, "lost": O
 
 
 class Disputes:
-    def __init__(
-        self, *, orders: OrderStore, balance: BalanceClient, fulfilment: Fulfilment, clock: Clock
-    ) -> None:
+    def __init__(self, *, orders: OrderStore, balance: Balance, fulfilment: Fulfilment, clock: Clock) -> None:
         self._orders = orders
         self._balance = balance
         self._fulfilment = fulfilment
@@ -38,18 +37,17 @@ class Disputes:
             state = await self._orders.record_dispute(
                 order_id, dispute.dispute_id, dispute.amount_minor, dispute.status, self._clock.now_ms()
             )
-            if state.outcome != "recorded" or state.order is None:
+            if state.outcome != DisputeOutcome.RECORDED or state.order is None:
                 log.error("dispute not applied: %s", state.outcome, extra={"order_id": order_id})
-                return (
-                    Outcome.UNKNOWN_ORDER if state.outcome == "unknown_order" else Outcome.IGNORED_ORDER_STATE
-                )
+                unknown = state.outcome == DisputeOutcome.UNKNOWN_ORDER
+                return Outcome.UNKNOWN_ORDER if unknown else Outcome.IGNORED_ORDER_STATE
             order = state.order
             if order.kind == Kind.TOP_UP:
                 state = await self._settle_balance(state, dispute.dispute_id)
             elif not state.published:
                 await self._fulfilment.publish(order, "order.disputed")
                 state = await self._orders.mark_dispute(
-                    order_id, dispute.dispute_id, "published", self._clock.now_ms()
+                    order_id, dispute.dispute_id, DisputeEffect.PUBLISHED, self._clock.now_ms()
                 )
             return _OUTCOMES[state.order.dispute_status] if state.order else Outcome.UNKNOWN_ORDER
 
@@ -62,15 +60,9 @@ class Disputes:
             if order.dispute_status in ("open", "lost") and not state.taken:
                 state = await self._take(order, state, dispute_id)
             elif order.dispute_status == "won" and state.taken and not state.returned:
-                await self._balance.credit_top_up(
-                    order.account_id,
-                    state.take_minor,
-                    order.currency,
-                    order.order_id,
-                    f"dispute-won-{dispute_id}",
-                )
+                await credit_top_up(self._balance, order, state.take_minor, f"dispute-won-{dispute_id}")
                 state = await self._orders.mark_dispute(
-                    order.order_id, dispute_id, "returned", self._clock.now_ms()
+                    order.order_id, dispute_id, DisputeEffect.RETURNED, self._clock.now_ms()
                 )
             else:
                 return state
@@ -78,23 +70,22 @@ class Disputes:
 
     async def _take(self, order: Order, state: DisputeState, dispute_id: str) -> DisputeState:
         if state.take_minor == -1:
-            available = await self._balance.available_minor(order.account_id)
+            available = await available_minor(self._balance, order.account_id)
             state = await self._orders.decide_dispute(
                 order.order_id, dispute_id, min(order.disputed_minor, available)
             )
         take = state.take_minor
         if take > 0:
             try:
-                await self._balance.debit_refund(
-                    order.account_id, take, order.currency, order.order_id, f"dispute-{dispute_id}-{take}"
-                )
+                await debit_refund(self._balance, order, take, f"dispute-{dispute_id}-{take}")
             except PeerRejected as err:
                 if err.reason != "INSUFFICIENT_FUNDS":
                     raise
                 # Spent meanwhile: that debit changed nothing, so asking for less is safe.
-                available = await self._balance.available_minor(order.account_id)
+                available = await available_minor(self._balance, order.account_id)
                 return await self._orders.decide_dispute(order.order_id, dispute_id, min(take - 1, available))
-        state = await self._orders.mark_dispute(order.order_id, dispute_id, "taken", self._clock.now_ms())
+        now_ms = self._clock.now_ms()
+        state = await self._orders.mark_dispute(order.order_id, dispute_id, DisputeEffect.TAKEN, now_ms)
         if state.order is not None and state.order.dispute_shortfall_minor:
             log.warning(
                 "disputed top-up exceeds what is left of the balance",

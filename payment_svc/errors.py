@@ -1,6 +1,10 @@
 """Named payment errors; the interceptor maps each to a status with its ErrorInfo reason."""
 
+from __future__ import annotations
+
+import functools
 from enum import StrEnum
+from typing import Protocol
 
 from svckit.errors import FailedPrecondition, InvalidArgument, NotFound, ServiceError, Unavailable
 
@@ -78,9 +82,41 @@ class DependencyUnavailable(Unavailable):
 
 
 class PeerRejected(ServiceError):
-    """A peer's error passed on with its own code and reason (e.g. DISCOUNT_CODE_EXHAUSTED)."""
+    """A peer's verdict passed on with its own code and reason (e.g. DISCOUNT_CODE_EXHAUSTED): one subclass
+    per (code, reason), made by `peer_rejected`, so both stay class attributes like every ServiceError's."""
 
-    def __init__(self, code: str, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.reason = reason
+
+@functools.cache
+def _peer_rejected_class(code: str, reason: str) -> type[PeerRejected]:
+    return type(f"PeerRejected_{reason}", (PeerRejected,), {"code": code, "reason": reason})
+
+
+def peer_rejected(code: str, reason: str, message: str) -> PeerRejected:
+    return _peer_rejected_class(code, reason)(message)
+
+
+class _StatusCode(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+class PeerFailure(Protocol):
+    """The shape of priceledger_client.ClientError this module reads (so it imports no grpc)."""
+
+    @property
+    def code(self) -> _StatusCode: ...
+
+    reason: str
+    message: str
+    method: str
+
+    @property
+    def transient(self) -> bool: ...
+
+
+def from_peer(err: PeerFailure) -> ServiceError:
+    """The error mapper of payment_svc's peer clients: a peer failing for the moment stays retryable for
+    our caller (UNAVAILABLE); its verdict keeps its code and reason (e.g. DISCOUNT_CODE_EXHAUSTED)."""
+    if err.transient:
+        return DependencyUnavailable(f"{err.method} is unavailable: {err.code.name} {err.message}")
+    return peer_rejected(err.code.name, err.reason, f"{err.method}: {err.message}")

@@ -10,50 +10,41 @@ from __future__ import annotations
 
 import collections
 import logging
-from dataclasses import dataclass
+from collections.abc import Awaitable
 
-from redis.typing import EncodableT, FieldT
-
+from payment_svc.balance_entries import credit_top_up
 from payment_svc.customers import Customers
 from payment_svc.errors import PeerRejected, StripeRejected
 from payment_svc.locks import KeyedLocks
+from payment_svc.order_event_stream import OrderEventStream
 from payment_svc.order_store import OrderStore
 from payment_svc.orders import OPEN, Kind, Order, Status
 from payment_svc.outcomes import Outcome
-from payment_svc.peers import BalanceClient, PricingClient
+from payment_svc.ports import Balance, Pricing
 from payment_svc.stripe_gateway import StripeGateway
 from payment_svc.stripe_objects import Payment
 from payment_svc.verification import NOT_OURS, Mismatch, mismatch
 from svckit.clock import Clock
 from svckit.errors import ServiceError, Unavailable
-from svckit.redis_client import RedisClient
 
 log = logging.getLogger(__name__)
 
 _DELIVERED = frozenset({Status.FULFILLED, Status.REFUNDED, Status.DISPUTED})
 
 
-@dataclass(frozen=True)
-class OrderEvents:
-    stream: str
-    maxlen: int
-
-
 class Fulfilment:
     def __init__(
         self,
         *,
-        redis: RedisClient,
         orders: OrderStore,
-        pricing: PricingClient,
-        balance: BalanceClient,
+        pricing: Pricing,
+        balance: Balance,
         customers: Customers,
         stripe: StripeGateway | None,
-        events: OrderEvents,
+        events: OrderEventStream,
         clock: Clock,
         auto_refund: bool,
     ) -> None:
-        self._redis = redis
         self._orders = orders
         self._pricing = pricing
         self._balance = balance
@@ -96,17 +87,9 @@ class Fulfilment:
         if stored is None:
             return Outcome.UNKNOWN_ORDER
         order = stored.order
-        if payment is not None:
-            if not payment.settled:
-                return Outcome.AWAITING_PAYMENT
-            wrong = mismatch(order, payment, livemode=self._stripe.livemode if self._stripe else False)
-            if wrong in NOT_OURS:
-                return self.payment_mismatch(wrong, order, _facts(payment))
-            if wrong is not None:
-                # Our own session or intent, but not what the order asked for: money came in that we
-                # will not deliver against, so it goes back.
-                self.payment_mismatch(wrong, order, _facts(payment))
-                return await self._needs_attention(order, wrong.value, payment)
+        refused = None if payment is None else await self._refuse_payment(order, payment)
+        if refused is not None:
+            return refused
         if order.status in _DELIVERED:
             return Outcome.ALREADY_FULFILLED
         if order.status not in OPEN | {Status.PAID}:
@@ -118,18 +101,11 @@ class Fulfilment:
             )
             return await self._needs_attention(order, reason, payment)
         if order.status != Status.PAID:
-            paying = (
-                {}
-                if payment is None
-                else {
-                    "stripe_payment_intent_id": payment.payment_intent_id,
-                    "paid_minor": payment.amount_minor,
-                }
-            )
+            paying = _paying(payment)
             result = await self._orders.update(order_id, self._clock.now_ms(), to=Status.PAID, set_=paying)
             if result is None:
                 return Outcome.UNKNOWN_ORDER
-            order = result[1].order
+            order = result.stored.order
             if order.status != Status.PAID:
                 return await self.paid_locked(order_id, payment)  # moved meanwhile: decide again
         if order.stripe_payment_intent_id:
@@ -145,6 +121,20 @@ class Fulfilment:
         await self._orders.unlist_pending(order_id)
         return Outcome.FULFILLED
 
+    async def _refuse_payment(self, order: Order, payment: Payment) -> Outcome | None:
+        """The outcome when `payment` cannot fulfil the order; None when it pays it in full."""
+        if not payment.settled:
+            return Outcome.AWAITING_PAYMENT
+        wrong = mismatch(order, payment, livemode=self._stripe.livemode if self._stripe else False)
+        if wrong in NOT_OURS:
+            return self.payment_mismatch(wrong, order, _facts(payment))
+        if wrong is not None:
+            # Our own session or intent, but not what the order asked for: money came in that we
+            # will not deliver against, so it goes back.
+            self.payment_mismatch(wrong, order, _facts(payment))
+            return await self._needs_attention(order, wrong.value, payment)
+        return None
+
     async def expired(self, order_id: str) -> Outcome:
         return await self._close(order_id, Status.EXPIRED, "")
 
@@ -158,7 +148,7 @@ class Fulfilment:
             )
             if result is None:
                 return Outcome.UNKNOWN_ORDER
-            moved = result[1].order.status == Status.REQUIRES_ACTION
+            moved = result.stored.order.status == Status.REQUIRES_ACTION
             return Outcome.REQUIRES_ACTION if moved else Outcome.IGNORED_ORDER_STATE
 
     async def release_code(self, order: Order) -> None:
@@ -166,39 +156,34 @@ class Fulfilment:
         if order.discount_code:
             request_id = _attempt_request_id("release", order)
             await self._tolerate_final(
-                self._pricing.release_code(order.discount_code, order.order_id, request_id), order
+                self._pricing.release_discount_code(
+                    order.discount_code, order_id=order.order_id, request_id=request_id
+                ),
+                order,
             )
 
     async def _deliver(self, order: Order) -> None:
         if order.kind == Kind.TOP_UP:
-            await self._balance.credit_top_up(
-                order.account_id,
-                order.amount_minor,
-                order.currency,
-                order.order_id,
-                f"topup-{order.order_id}",
-            )
+            await credit_top_up(self._balance, order, order.amount_minor, f"topup-{order.order_id}")
         else:
             if order.discount_code:
                 await self._tolerate_final(
-                    self._pricing.confirm_code(order.discount_code, order.order_id), order
+                    self._pricing.confirm_discount_code(
+                        order.discount_code, order_id=order.order_id, request_id=f"confirm-{order.order_id}"
+                    ),
+                    order,
                 )
             await self.publish(order, "order.paid")
 
     async def _needs_attention(self, order: Order, reason: str, payment: Payment | None) -> Outcome:
         """Final: the payment goes back (unless AUTO_REFUND is off) and the sweeper leaves the order alone."""
-        set_: dict[str, object] = {"failure_reason": reason}
-        if payment is not None:
-            set_ |= {
-                "stripe_payment_intent_id": payment.payment_intent_id,
-                "paid_minor": payment.amount_minor,
-            }
+        set_: dict[str, object] = {"failure_reason": reason, **_paying(payment)}
         result = await self._orders.update(
             order.order_id, self._clock.now_ms(), to=Status.NEEDS_ATTENTION, set_=set_
         )
         if result is None:
             return Outcome.UNKNOWN_ORDER
-        order = result[1].order
+        order = result.stored.order
         if order.status != Status.NEEDS_ATTENTION:
             return Outcome.IGNORED_ORDER_STATE
         log.error("paid order cannot be delivered: %s", order.failure_reason, extra=ctx(order))
@@ -229,7 +214,7 @@ class Fulfilment:
             result = await self._orders.update(order_id, self._clock.now_ms(), to=status, set_=set_)
             if result is None:
                 return Outcome.UNKNOWN_ORDER
-            order = result[1].order
+            order = result.stored.order
             if order.status != status:
                 return Outcome.IGNORED_ORDER_STATE
             await self.release_code(order)  # also on a repeat: a release that failed before is done now
@@ -238,17 +223,7 @@ class Fulfilment:
 
     async def publish(self, order: Order, event_type: str) -> None:
         """At least once: a crash before the order's next state publishes again; consumers dedupe."""
-        fields: dict[FieldT, EncodableT] = {
-            "type": event_type,
-            "order_id": order.order_id,
-            "account_id": order.account_id,
-            "product_id": order.product_id,
-            "amount_minor": order.paid_minor or order.amount_minor,
-            "currency": order.currency,
-            "discount_code": order.discount_code,
-            "stripe_payment_intent_id": order.stripe_payment_intent_id,
-        }
-        await self._redis.xadd(self._events.stream, fields, maxlen=self._events.maxlen, approximate=True)
+        await self._events.publish(order, event_type)
 
     async def _save_card(self, order: Order, payment_method_id: str) -> None:
         """Makes the paying card the default for off-session use; best effort, the card stays attached."""
@@ -267,7 +242,7 @@ class Fulfilment:
             log.warning("could not save the card as default: %s", err, extra=ctx(order))
 
     @staticmethod
-    async def _tolerate_final(call, order: Order) -> None:
+    async def _tolerate_final(call: Awaitable[object], order: Order) -> None:
         """A code reservation already released, confirmed or lapsed must not block the order's outcome."""
         try:
             await call
@@ -283,6 +258,13 @@ def _attempt_request_id(verb: str, order: Order) -> str:
 
 def reserve_request_id(order: Order) -> str:
     return _attempt_request_id("reserve", order)
+
+
+def _paying(payment: Payment | None) -> dict[str, object]:
+    """What an order records of the payment that paid it."""
+    if payment is None:
+        return {}
+    return {"stripe_payment_intent_id": payment.payment_intent_id, "paid_minor": payment.amount_minor}
 
 
 def _facts(payment: Payment) -> dict[str, object]:

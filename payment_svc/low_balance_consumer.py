@@ -25,6 +25,9 @@ _RETRYABLE = (Unavailable, RedisConnectionError, RedisTimeoutError)
 
 
 class LowBalanceConsumer:
+    """The stream (LOW_BALANCE_STREAM) is balance_svc's; this only reads it, through the consumer group
+    AUTO_TOP_UP_CONSUMER_GROUP, which it creates."""
+
     def __init__(
         self,
         *,
@@ -64,7 +67,8 @@ class LowBalanceConsumer:
         read = await self._redis.xreadgroup(
             self._group, self._name, {self._stream: ">"}, count=_BATCH, block=self._block_ms
         )
-        for _, stream_entries in read or ():
+        # [[stream, entries]] in RESP2, which this connection speaks; {stream: entries} in RESP3.
+        for stream_entries in read.values() if isinstance(read, dict) else (pair[1] for pair in read or ()):
             entries.extend(stream_entries)
         await asyncio.gather(*(self._handle(entry_id, fields) for entry_id, fields in entries if fields))
 

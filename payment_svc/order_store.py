@@ -1,44 +1,36 @@
-"""Orders in Redis: one hash per order under its own hash tag, a per-account index and a pending index.
-
-Keys (all owned here):
-- `pay:{<order_id>}` hash: the order's fields, its status history, refund steps (`refund:...`),
-  refund reverts (`refund_revert:<generation>`), dispute effects (`dispute_*`), RefundOrder requests
-  (`refund_request:<request_id>`) and the frozen first response (`receipt`). No TTL.
-- `pay:{<account_id>}:orders` zset: the account's order ids by create_ms. No TTL.
-- `pay:pending` zset: open orders by create_ms, for the sweeper. No TTL (members leave when closed).
-- `pay:{<cs_id>}:order` string: the order a Checkout Session was opened for. No TTL.
-- `pay:{<pi_id>}:order` string: the order a PaymentIntent pays. No TTL.
-"""
+"""Orders in Redis: one hash per order, the indexes that find orders, one Lua script per verb."""
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
+from enum import StrEnum
+from typing import Any
 
 from payment_svc.orders import ENTERED_FROM, Kind, Order, Status
+from payment_svc.script_reply import flat_pairs, named, text, texts
 from svckit.errors import RequestIdReused
 from svckit.redis_client import RedisClient, register_scripts, tagged_key
 
-_INT_FIELDS = frozenset(
-    {
-        "amount_minor",
-        "blocks",
-        "session_expires_at_s",
-        "refunded_minor",
-        "refund_shortfall_minor",
-        "code_attempt",
-        "promotion_codes",
-        "paid_minor",
-        "disputed_minor",
-        "dispute_shortfall_minor",
-        "refund_generation",
-        "create_ms",
-        "update_ms",
-    }
-)
-PENDING_INDEX = "pay:pending"  # every open order by create_ms, for the reconciliation sweeper
+_PENDING_ORDERS = "pay:pending_orders"
+
+
+def _order_key(order_id: str) -> str:
+    return tagged_key("pay:order", order_id)
+
+
+def _account_orders_key(account_id: str) -> str:
+    return tagged_key("pay:account_orders", account_id)
+
+
+def _session_order_key(checkout_session_id: str) -> str:
+    return tagged_key("pay:session_order", checkout_session_id)
+
+
+def _intent_order_key(payment_intent_id: str) -> str:
+    return tagged_key("pay:intent_order", payment_intent_id)
 
 
 @dataclass(frozen=True)
@@ -49,10 +41,28 @@ class StoredOrder:
 
 
 @dataclass(frozen=True)
+class OrderChange:
+    """What update_order.lua did: `moved` when the order entered the status asked for."""
+
+    moved: bool
+    stored: StoredOrder
+
+
+class DisputeOutcome(StrEnum):
+    RECORDED = "recorded"
+    DECIDED = "decided"
+    KEPT = "kept"
+    MARKED = "marked"
+    OTHER_DISPUTE = "other_dispute"
+    NOT_DISPUTABLE = "not_disputable"
+    UNKNOWN_ORDER = "unknown_order"
+
+
+@dataclass(frozen=True)
 class DisputeState:
     """An order's dispute as the dispute scripts left it."""
 
-    outcome: str  # recorded, decided, kept, marked, other_dispute, not_disputable, unknown_order
+    outcome: DisputeOutcome
     order: Order | None
     take_minor: int  # -1 while undecided
     taken: bool
@@ -60,90 +70,85 @@ class DisputeState:
     published: bool
 
 
+class DisputeEffect(StrEnum):
+    TAKEN = "taken"  # the debit of a disputed top-up
+    RETURNED = "returned"  # the credit after a won dispute
+    PUBLISHED = "published"  # order.disputed on the order events stream
+
+
+class RefundStepOutcome(StrEnum):
+    STEP = "step"
+    SUPERSEDED = "superseded"  # a larger total came first
+    NOT_REFUNDABLE = "not_refundable"
+
+
 @dataclass(frozen=True)
 class RefundStep:
-    """A step of a refund: `outcome` is step, superseded (a larger total came first) or not_refundable."""
+    """A step of a refund; the amounts are 0 unless `outcome` is STEP."""
 
-    outcome: str
+    outcome: RefundStepOutcome
     delta_minor: int  # what this step refunds on top of the previous total
     take_minor: int  # what the balance gives back for it; -1 while undecided
     applied: bool
 
 
+class RevertOutcome(StrEnum):
+    REVERTED = "reverted"
+    PENDING = "pending"  # a revert recorded earlier whose credit is not done yet
+    NOTHING = "nothing"
+    UNKNOWN_ORDER = "unknown_order"
+
+
 @dataclass(frozen=True)
 class RefundRevert:
-    outcome: str  # reverted, pending, nothing, unknown_order
+    outcome: RevertOutcome
     generation: int
     give_back_minor: int
 
 
-def _named(flat: list) -> dict[str, str]:
-    """A script's flat name/value reply as a dict; the one place replies are read."""
-    return dict(zip(flat[::2], flat[1::2], strict=True))
+@dataclass(frozen=True)
+class RefundRequest:
+    """A RefundOrder request as first recorded on its order."""
 
-
-def _dispute_state(order_id: str, flat: list) -> DisputeState:
-    raw = _named(flat)
-    outcome = raw.pop("outcome")
-    return DisputeState(
-        outcome=outcome,
-        order=_decode(order_id, raw) if "status" in raw else None,
-        take_minor=int(raw.get("dispute_take_minor", -1)),
-        taken=raw.get("dispute_taken") == "1",
-        returned=raw.get("dispute_returned") == "1",
-        published=raw.get("dispute_published") == "1",
-    )
-
-
-def session_order_key(session_id: str) -> str:
-    return tagged_key("pay", session_id, "order")
-
-
-def payment_intent_order_key(payment_intent_id: str) -> str:
-    return tagged_key("pay", payment_intent_id, "order")
-
-
-def order_key(order_id: str) -> str:
-    return tagged_key("pay", order_id)
-
-
-def account_orders_key(account_id: str) -> str:
-    return tagged_key("pay", account_id, "orders")
+    fingerprint: str
+    amount_minor: int
+    stripe_refund_id: str  # "" until Stripe's refund is recorded
 
 
 def encode_fields(values: Mapping[str, object]) -> dict[str, str]:
     """Store form of order fields; empty values are left out so fills (HSETNX) can set them later."""
     out = {}
     for name, value in values.items():
-        if name == "quote":
+        if isinstance(value, bytes):
             value = base64.b64encode(value).decode()
-        if value not in ("", 0, b"", None) or name == "amount_minor":
+        if value not in ("", 0, None) or name == "amount_minor":
             out[name] = str(value)
     return out
 
 
-def _decode(order_id: str, raw: Mapping[str, str]) -> Order:
-    values: dict[str, object] = {}
-    for f in fields(Order):
-        if f.name in ("order_id", "history") or f.name not in raw:
-            continue
-        text = raw[f.name]
-        if f.name in _INT_FIELDS:
-            values[f.name] = int(text)
-        elif f.name == "quote":
-            values[f.name] = base64.b64decode(text)
-        else:
-            values[f.name] = text
-    values["kind"] = Kind(raw["kind"])
-    values["status"] = Status(raw["status"])
+# How each Order field is read back, by its annotation (the module uses postponed annotations).
+_DECODERS: dict[str, Callable[[str], Any]] = {
+    "str": str,
+    "int": int,
+    "bytes": base64.b64decode,
+    "Kind": Kind,
+    "Status": Status,
+}
+
+
+def _decode(order_id: str, raw: Mapping[str, Any]) -> Order:
+    values: dict[str, Any] = {
+        f.name: _DECODERS[str(f.type)](raw[f.name])
+        for f in fields(Order)
+        if f.name in raw and f.name not in ("order_id", "history")
+    }
     history = tuple(
         (Status(name), int(ms)) for name, ms in (step.split(":") for step in raw["history"].split(","))
     )
     return Order(order_id=order_id, history=history, **values)
 
 
-def _stored(order_id: str, flat: list[str]) -> StoredOrder:
-    raw = dict(zip(flat[::2], flat[1::2], strict=True))
+def _stored(order_id: str, raw: Mapping[str, Any]) -> StoredOrder:
     receipt = raw.get("receipt")
     return StoredOrder(
         _decode(order_id, raw),
@@ -152,29 +157,65 @@ def _stored(order_id: str, flat: list[str]) -> StoredOrder:
     )
 
 
+def _dispute_state(order_id: str, raw: dict[str, Any]) -> DisputeState:
+    return DisputeState(
+        outcome=DisputeOutcome(raw["outcome"]),
+        order=_decode(order_id, raw) if "status" in raw else None,
+        take_minor=int(raw.get("dispute_take_minor", -1)),
+        taken=raw.get("dispute_taken") == "1",
+        returned=raw.get("dispute_returned") == "1",
+        published=raw.get("dispute_published") == "1",
+    )
+
+
+def _refund_step(raw: dict[str, Any]) -> RefundStep:
+    outcome = RefundStepOutcome(raw["outcome"])
+    if outcome != RefundStepOutcome.STEP:
+        return RefundStep(outcome, 0, 0, False)
+    return RefundStep(outcome, int(raw["delta_minor"]), int(raw["take_minor"]), raw["applied"] == "1")
+
+
 class OrderStore:
+    """Keys (all owned here; nothing else builds them). The project has no production deployment yet, so
+    these names replaced the earlier ones without a migration.
+    - `pay:order:{<order_id>}` hash, no TTL: the order's fields, its status history, refund steps
+      (`refund:...`), refund reverts (`refund_revert:<generation>`), dispute effects (`dispute_*`),
+      RefundOrder requests (`refund_request:<request_id>`) and the frozen first response (`receipt`).
+    - `pay:account_orders:{<account_id>}` sorted set, no TTL: the account's order ids by create_ms.
+    - `pay:pending_orders` sorted set, no TTL, no hash tag: open orders by create_ms, for the sweeper
+      (members leave when the order closes).
+    - `pay:session_order:{<checkout_session_id>}` string, no TTL: the order a Checkout Session was opened for.
+    - `pay:intent_order:{<payment_intent_id>}` string, no TTL: the order a PaymentIntent pays.
+    Every script touches one order hash only, so each runs on that order's slot.
+    """
+
     def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
         self._scripts = register_scripts(redis, "payment_svc")
+
+    async def _run(self, script: str, order_id: str, *args: str | int) -> dict[str, Any]:
+        """One EVALSHA on the order's hash; its reply by name."""
+        return named(await self._scripts[script](keys=[_order_key(order_id)], args=list(args)))
 
     async def create(self, order: Order, request_fingerprint: str) -> tuple[bool, StoredOrder]:
         """Creates the order as PENDING unless it exists; raises RequestIdReused on other params."""
         values = {f.name: getattr(order, f.name) for f in fields(Order)}
         for name in ("order_id", "status", "history", "create_ms", "update_ms"):
             del values[name]
-        flat = [item for pair in encode_fields(values).items() for item in pair]
-        result = await self._scripts["create_order"](
-            keys=[order_key(order.order_id)], args=[request_fingerprint, order.create_ms, *flat]
+        raw = await self._run(
+            "create_order",
+            order.order_id,
+            request_fingerprint,
+            order.create_ms,
+            *flat_pairs(encode_fields(values)),
         )
-        if result[0] == -1:
+        if raw["outcome"] == "request_id_reused":
             raise RequestIdReused("request_id was already used with different parameters")
-        return result[0] == 1, _stored(order.order_id, result[1])
+        return raw["outcome"] == "created", _stored(order.order_id, raw)
 
     async def get(self, order_id: str) -> StoredOrder | None:
-        flat = await self._redis.hgetall(order_key(order_id))
-        if not flat:
-            return None
-        return _stored(order_id, [item for pair in flat.items() for item in pair])
+        raw = await self._redis.hgetall(_order_key(order_id))
+        return _stored(order_id, texts(raw)) if raw else None
 
     async def update(
         self,
@@ -185,134 +226,133 @@ class OrderStore:
         set_: Mapping[str, object] | None = None,
         fill: Mapping[str, object] | None = None,
         receipt: bool = False,
-    ) -> tuple[bool, StoredOrder] | None:
+    ) -> OrderChange | None:
         """Moves the order to `to` if the state machine allows it from the current status.
 
         `set_` is written only with the move; `fill` sets fields still unset either way; `receipt`
-        freezes the order as the creating RPC's response. Returns (moved, order), None if unknown.
+        freezes the order as the creating RPC's response. None for an unknown order.
         """
         froms = sorted(ENTERED_FROM[to]) if to else []
-        sets = [item for pair in encode_fields(set_ or {}).items() for item in pair]
-        fills = [item for pair in encode_fields(fill or {}).items() for item in pair]
+        sets = flat_pairs(encode_fields(set_ or {}))
+        fills = flat_pairs(encode_fields(fill or {}))
         args = [to or "", now_ms, "1" if receipt else "0", len(froms), *froms, len(sets) // 2, *sets, *fills]
-        result = await self._scripts["update_order"](keys=[order_key(order_id)], args=args)
-        if result[0] == -1:
+        raw = await self._run("update_order", order_id, *args)
+        if raw["outcome"] == "unknown_order":
             return None
-        return result[0] == 1, _stored(order_id, result[1])
+        return OrderChange(raw["outcome"] == "moved", _stored(order_id, raw))
 
-    async def refund_step(
-        self, order_id: str, op: str, total_minor: int, now_ms: int, value: int
+    async def claim_refund_step(
+        self, order_id: str, total_minor: int, now_ms: int, *, nothing_to_take: bool
     ) -> RefundStep:
-        """One refund_step.lua op (claim, decide or apply) on the step named by `total_minor`."""
-        reply = await self._scripts["refund_step"](
-            keys=[order_key(order_id)], args=[op, total_minor, now_ms, value]
+        """Records the step Stripe's cumulative refunded total names, once (refund_claim.lua)."""
+        return _refund_step(
+            await self._run("refund_claim", order_id, total_minor, now_ms, "1" if nothing_to_take else "0")
         )
-        if reply[0] == "step":
-            delta, take, applied = (int(x) for x in reply[1:])
-            return RefundStep("step", delta, take, applied == 1)
-        return RefundStep(reply[0], 0, 0, False)
+
+    async def decide_refund_step(self, order_id: str, total_minor: int, take_minor: int) -> RefundStep:
+        return _refund_step(await self._run("refund_decide", order_id, total_minor, take_minor))
+
+    async def apply_refund_step(self, order_id: str, total_minor: int, now_ms: int) -> RefundStep:
+        return _refund_step(await self._run("refund_apply", order_id, total_minor, now_ms))
 
     async def refund_request(
         self, order_id: str, request_id: str, request: str, amount_minor: int
-    ) -> tuple[str, int, str]:
-        """(fingerprint, amount, Stripe refund id or "") of the RefundOrder request, recorded once."""
-        fp, amount, refund_id = await self._scripts["refund_request"](
-            keys=[order_key(order_id)], args=[request_id, request, amount_minor]
-        )
-        return fp, int(amount), refund_id
+    ) -> RefundRequest | None:
+        """The RefundOrder request as first recorded (recording it now if new); None for an unknown order."""
+        raw = await self._run("refund_request", order_id, request_id, request, amount_minor)
+        if raw["outcome"] == "unknown_order":
+            return None
+        return RefundRequest(raw["fingerprint"], int(raw["amount_minor"]), raw["stripe_refund_id"])
 
     async def seen_refund_request(self, order_id: str, request_id: str) -> bool:
-        return bool(await self._redis.hexists(order_key(order_id), f"refund_request:{request_id}"))
+        return bool(await self._redis.hexists(_order_key(order_id), f"refund_request:{request_id}"))
 
-    async def record_refund_id(
-        self, order_id: str, request_id: str, request: str, amount_minor: int, refund_id: str
-    ) -> None:
-        value = f"{request}|{amount_minor}|{refund_id}"
-        await self._redis.hset(order_key(order_id), f"refund_request:{request_id}", value)
+    async def record_refund_id(self, order_id: str, request_id: str, request: RefundRequest) -> None:
+        value = f"{request.fingerprint}|{request.amount_minor}|{request.stripe_refund_id}"
+        await self._redis.hset(_order_key(order_id), f"refund_request:{request_id}", value)
 
     async def index(self, order: Order) -> None:
         """Lists the order for its account and, while open, for the sweeper; idempotent."""
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zadd(account_orders_key(order.account_id), {order.order_id: order.create_ms})
-            pipe.zadd(PENDING_INDEX, {order.order_id: order.create_ms})
+            pipe.zadd(_account_orders_key(order.account_id), {order.order_id: order.create_ms})
+            pipe.zadd(_PENDING_ORDERS, {order.order_id: order.create_ms})
             await pipe.execute()
 
     async def renew_session_expiry(self, order_id: str, seen_s: int, proposed_s: int) -> int:
         """The expires_at for the order's next session: `proposed_s` if nobody renewed `seen_s` first."""
-        raw = _named(
-            await self._scripts["renew_session_expiry"](keys=[order_key(order_id)], args=[seen_s, proposed_s])
-        )
+        raw = await self._run("renew_session_expiry", order_id, seen_s, proposed_s)
         return int(raw["session_expires_at_s"])
 
     async def bump_code_attempt(self, order_id: str) -> None:
         """After a released reservation, the next reservation is a new request to pricing_svc."""
-        await self._redis.hincrby(order_key(order_id), "code_attempt", 1)
+        await self._redis.hincrby(_order_key(order_id), "code_attempt", 1)
 
     async def link(self, order_id: str, *, session_id: str = "", payment_intent_id: str = "") -> None:
         """Remembers which order a Stripe object was created for; events find orders only this way."""
         async with self._redis.pipeline(transaction=False) as pipe:
             if session_id:
-                pipe.set(session_order_key(session_id), order_id)
+                pipe.set(_session_order_key(session_id), order_id)
             if payment_intent_id:
-                pipe.set(payment_intent_order_key(payment_intent_id), order_id)
+                pipe.set(_intent_order_key(payment_intent_id), order_id)
             await pipe.execute()
 
     async def order_for_session(self, session_id: str) -> str | None:
-        return await self._redis.get(session_order_key(session_id))
+        return await self._text(_session_order_key(session_id))
 
     async def order_for_payment_intent(self, payment_intent_id: str) -> str | None:
-        return await self._redis.get(payment_intent_order_key(payment_intent_id))
+        return await self._text(_intent_order_key(payment_intent_id))
+
+    async def _text(self, key: str) -> str | None:
+        value = await self._redis.get(key)
+        return None if value is None else text(value)
 
     async def record_dispute(
         self, order_id: str, dispute_id: str, amount_minor: int, status: str, now_ms: int
     ) -> DisputeState:
-        flat = await self._scripts["dispute_record"](
-            keys=[order_key(order_id)], args=[dispute_id, amount_minor, status, now_ms]
-        )
-        return _dispute_state(order_id, flat)
+        raw = await self._run("dispute_record", order_id, dispute_id, amount_minor, status, now_ms)
+        return _dispute_state(order_id, raw)
 
     async def decide_dispute(self, order_id: str, dispute_id: str, take_minor: int) -> DisputeState:
-        flat = await self._scripts["dispute_decide"](
-            keys=[order_key(order_id)], args=[dispute_id, take_minor]
-        )
-        return _dispute_state(order_id, flat)
+        return _dispute_state(order_id, await self._run("dispute_decide", order_id, dispute_id, take_minor))
 
-    async def mark_dispute(self, order_id: str, dispute_id: str, effect: str, now_ms: int) -> DisputeState:
-        flat = await self._scripts["dispute_mark"](
-            keys=[order_key(order_id)], args=[dispute_id, effect, now_ms]
-        )
-        return _dispute_state(order_id, flat)
+    async def mark_dispute(
+        self, order_id: str, dispute_id: str, effect: DisputeEffect, now_ms: int
+    ) -> DisputeState:
+        raw = await self._run("dispute_mark", order_id, dispute_id, effect.value, now_ms)
+        return _dispute_state(order_id, raw)
 
     async def revert_refund(self, order_id: str, stripe_refunded_minor: int, now_ms: int) -> RefundRevert:
-        raw = _named(
-            await self._scripts["refund_revert"](
-                keys=[order_key(order_id)], args=[stripe_refunded_minor, now_ms]
-            )
+        raw = await self._run("refund_revert", order_id, stripe_refunded_minor, now_ms)
+        return RefundRevert(
+            RevertOutcome(raw["outcome"]), int(raw["generation"]), int(raw["give_back_minor"])
         )
-        return RefundRevert(raw["outcome"], int(raw["generation"]), int(raw["give_back_minor"]))
 
     async def revert_done(self, order_id: str, generation: int, now_ms: int) -> None:
-        await self._scripts["refund_revert_done"](keys=[order_key(order_id)], args=[generation, now_ms])
+        await self._run("refund_revert_done", order_id, generation, now_ms)
 
     async def unlist_pending(self, order_id: str) -> None:
-        await self._redis.zrem(PENDING_INDEX, order_id)
+        await self._redis.zrem(_PENDING_ORDERS, order_id)
 
     async def pending_before(self, before_ms: int, limit: int) -> list[str]:
-        return await self._redis.zrangebyscore(PENDING_INDEX, "-inf", before_ms, start=0, num=limit)
+        ids = await self._redis.zrangebyscore(_PENDING_ORDERS, "-inf", before_ms, start=0, num=limit)
+        return [text(i) for i in ids if isinstance(i, (bytes, str))]  # members only: no scores were asked for
 
     async def page(self, account_id: str, after_order_id: str, size: int) -> list[Order] | None:
         """Up to `size` orders after `after_order_id`, newest first; None if that order is not listed."""
-        ids = await self._scripts["page_orders"](
-            keys=[account_orders_key(account_id)], args=[after_order_id, size]
+        raw = named(
+            await self._scripts["page_orders"](
+                keys=[_account_orders_key(account_id)], args=[after_order_id, size]
+            )
         )
-        if ids == -1:
+        if raw["outcome"] == "unknown_token":
             return None
+        ids: list[str] = raw["order_ids"]
         async with self._redis.pipeline(transaction=False) as pipe:
             for order_id in ids:
-                pipe.hgetall(order_key(order_id))
+                pipe.hgetall(_order_key(order_id))
             found = await pipe.execute()
         return [
-            _stored(order_id, [item for pair in raw.items() for item in pair]).order
-            for order_id, raw in zip(ids, found, strict=True)
-            if raw
+            _stored(order_id, texts(fields)).order
+            for order_id, fields in zip(ids, found, strict=True)
+            if fields
         ]

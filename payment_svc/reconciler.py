@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from enum import StrEnum
 
 from payment_svc.fulfilment import Fulfilment
 from payment_svc.order_store import OrderStore
 from payment_svc.orders import OPEN, Order, Status
+from payment_svc.outcomes import Outcome
 from payment_svc.stripe_gateway import StripeGateway
 from payment_svc.stripe_objects import intent_payment, session_payment
 from svckit.clock import Clock
 from svckit.errors import ServiceError
 
 log = logging.getLogger(__name__)
+
+
+class Swept(StrEnum):
+    """What a sweep did with an order when it handed nothing to fulfilment."""
+
+    CLOSED = "closed"  # terminal or done: unlisted, never swept again
+    OPEN = "open"  # Stripe has not settled it yet
+    ERROR = "error"  # tried again next sweep
 
 
 class Reconciler:
@@ -42,25 +52,25 @@ class Reconciler:
             except Exception:  # a sweep that fails is simply tried again next time
                 log.exception("reconciliation sweep failed")
 
-    async def sweep_once(self) -> dict[str, str]:
+    async def sweep_once(self) -> dict[str, Outcome | Swept]:
         """Applies Stripe's view of each due order through the webhook's own path; returns the outcomes."""
         now_ms = self._clock.now_ms()
-        outcomes = {}
+        outcomes: dict[str, Outcome | Swept] = {}
         for order_id in await self._orders.pending_before(now_ms - self._after_ms, self._batch):
             try:
                 outcomes[order_id] = await self._reconcile(order_id, now_ms)
             except ServiceError as err:
                 log.warning("could not reconcile order: %s", err, extra={"order_id": order_id})
-                outcomes[order_id] = "error"
+                outcomes[order_id] = Swept.ERROR
         return outcomes
 
-    async def _reconcile(self, order_id: str, now_ms: int) -> str:
+    async def _reconcile(self, order_id: str, now_ms: int) -> Outcome | Swept:
         stored = await self._orders.get(order_id)
         if stored is not None and stored.order.status == Status.PAID:
             return await self._fulfilment.paid(order_id)  # its fulfilment was cut short: finish it
         if stored is None or stored.order.status not in OPEN:
             await self._orders.unlist_pending(order_id)  # terminal or done: never swept again
-            return "closed"
+            return Swept.CLOSED
         order = stored.order
         if order.stripe_checkout_session_id:
             return await self._from_session(order)
@@ -69,19 +79,19 @@ class Reconciler:
         # Old enough to be due, and no Stripe object was ever recorded: nobody got a way to pay it.
         return await self._fulfilment.expired(order_id)
 
-    async def _from_session(self, order: Order) -> str:
+    async def _from_session(self, order: Order) -> Outcome | Swept:
         session = await self._stripe.retrieve_checkout_session(order.stripe_checkout_session_id)
         payment = session_payment(session)
         if payment.settled:
             return await self._fulfilment.paid(order.order_id, payment)
         if session.get("status") == "expired":
             return await self._fulfilment.expired(order.order_id)
-        return "open"
+        return Swept.OPEN
 
-    async def _from_payment_intent(self, order: Order) -> str:
+    async def _from_payment_intent(self, order: Order) -> Outcome | Swept:
         intent = await self._stripe.retrieve_payment_intent(order.stripe_payment_intent_id)
         if intent["status"] == "succeeded":
             return await self._fulfilment.paid(order.order_id, intent_payment(intent))
         if intent["status"] in ("canceled", "requires_payment_method"):
             return await self._fulfilment.failed(order.order_id, intent["status"])
-        return "open"
+        return Swept.OPEN

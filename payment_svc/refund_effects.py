@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import logging
 
+from payment_svc.balance_entries import available_minor, credit_top_up, debit_refund
 from payment_svc.errors import PeerRejected
 from payment_svc.fulfilment import ctx
-from payment_svc.order_store import OrderStore, RefundStep
+from payment_svc.order_store import OrderStore, RefundStep, RefundStepOutcome, RevertOutcome
 from payment_svc.orders import Kind, Order
 from payment_svc.outcomes import Outcome
-from payment_svc.peers import BalanceClient
+from payment_svc.ports import Balance
 from svckit.clock import Clock
 from svckit.errors import Unavailable
 
@@ -21,7 +22,7 @@ _REFUND_ATTEMPTS = 3
 
 
 class RefundEffects:
-    def __init__(self, *, orders: OrderStore, balance: BalanceClient, clock: Clock) -> None:
+    def __init__(self, *, orders: OrderStore, balance: Balance, clock: Clock) -> None:
         self._orders = orders
         self._balance = balance
         self._clock = clock
@@ -29,15 +30,10 @@ class RefundEffects:
     async def follow(self, order: Order, stripe_refunded_minor: int) -> Outcome:
         """Brings the order to Stripe's refunded total of its charge."""
         revert = await self._orders.revert_refund(order.order_id, stripe_refunded_minor, self._clock.now_ms())
-        if revert.outcome in ("reverted", "pending"):
+        if revert.outcome in (RevertOutcome.REVERTED, RevertOutcome.PENDING):
             if order.kind == Kind.TOP_UP and revert.give_back_minor > 0:
-                await self._balance.credit_top_up(
-                    order.account_id,
-                    revert.give_back_minor,
-                    order.currency,
-                    order.order_id,
-                    f"refund-failed-{order.order_id}-{revert.generation}",
-                )
+                request_id = f"refund-failed-{order.order_id}-{revert.generation}"
+                await credit_top_up(self._balance, order, revert.give_back_minor, request_id)
             await self._orders.revert_done(order.order_id, revert.generation, self._clock.now_ms())
             return Outcome.REFUND_REVERTED
         stored = await self._orders.get(order.order_id)
@@ -46,50 +42,43 @@ class RefundEffects:
         return await self._take_back(stored.order, stripe_refunded_minor)
 
     async def _take_back(self, order: Order, total_minor: int) -> Outcome:
-        now = self._clock.now_ms()
-        if order.kind == Kind.PRODUCT:
-            # The product's code redemption stays counted; there is nothing to take back here.
-            return _outcome(await self._step(order, "claim", total_minor, now, 1))
-        step = await self._step(order, "claim", total_minor, now, 0)
+        orders, order_id, now = self._orders, order.order_id, self._clock.now_ms()
+        # A product's code redemption stays counted: there is nothing to take back.
+        nothing_to_take = order.kind == Kind.PRODUCT
+        step = await orders.claim_refund_step(order_id, total_minor, now, nothing_to_take=nothing_to_take)
         for _ in range(_REFUND_ATTEMPTS):
-            if step.outcome != "step" or step.applied:
+            if step.outcome != RefundStepOutcome.STEP or step.applied:
                 return _outcome(step)
             if step.take_minor == -1:
-                available = await self._balance.available_minor(order.account_id)
-                step = await self._step(order, "decide", total_minor, now, min(step.delta_minor, available))
+                available = await available_minor(self._balance, order.account_id)
+                step = await orders.decide_refund_step(
+                    order_id, total_minor, min(step.delta_minor, available)
+                )
             take = step.take_minor
             if take > 0:
                 generation = f"{order.refund_generation}-" if order.refund_generation else ""
                 try:
-                    await self._balance.debit_refund(
-                        order.account_id,
-                        take,
-                        order.currency,
-                        order.order_id,
-                        f"refund-{order.order_id}-{generation}{total_minor}-{take}",
-                    )
+                    request_id = f"refund-{order_id}-{generation}{total_minor}-{take}"
+                    await debit_refund(self._balance, order, take, request_id)
                 except PeerRejected as err:
                     if err.reason != "INSUFFICIENT_FUNDS":
                         raise
                     # Spent meanwhile: that debit changed nothing, so asking for less is safe.
-                    available = await self._balance.available_minor(order.account_id)
-                    step = await self._step(order, "decide", total_minor, now, min(take - 1, available))
+                    available = await available_minor(self._balance, order.account_id)
+                    step = await orders.decide_refund_step(order_id, total_minor, min(take - 1, available))
                     continue
-            step = await self._step(order, "apply", total_minor, now, 0)
+            step = await orders.apply_refund_step(order_id, total_minor, now)
             if step.delta_minor > step.take_minor:
                 log.warning(
                     "top-up refund exceeds what is left of the balance",
                     extra={**ctx(order), "shortfall_minor": step.delta_minor - step.take_minor},
                 )
-        if step.outcome == "step" and not step.applied:
+        if step.outcome == RefundStepOutcome.STEP and not step.applied:
             raise Unavailable("the balance kept changing while a refund was taken back; retry")
         return _outcome(step)
 
-    async def _step(self, order: Order, op: str, total_minor: int, now_ms: int, value: int) -> RefundStep:
-        return await self._orders.refund_step(order.order_id, op, total_minor, now_ms, value)
-
 
 def _outcome(step: RefundStep) -> Outcome:
-    if step.outcome == "not_refundable":
+    if step.outcome == RefundStepOutcome.NOT_REFUNDABLE:
         return Outcome.IGNORED_ORDER_STATE
-    return Outcome.REFUND_SUPERSEDED if step.outcome == "superseded" else Outcome.REFUNDED
+    return Outcome.REFUND_SUPERSEDED if step.outcome == RefundStepOutcome.SUPERSEDED else Outcome.REFUNDED

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from payment_svc.checkout import Checkout
 from payment_svc.checks import check_order_id
@@ -43,15 +43,15 @@ class Refunds:
         request = fingerprint("refund", order_id, amount_minor, reason)
         if not await self._orders.seen_refund_request(order_id, request_id):
             amount_minor = _amount_to_refund(order, amount_minor)
-        recorded, amount_minor, refund_id = await self._orders.refund_request(
-            order_id, request_id, request, amount_minor
-        )
-        if recorded != request:
+        recorded = await self._orders.refund_request(order_id, request_id, request, amount_minor)
+        if recorded is None:
+            raise OrderNotFound(f"order {order_id} does not exist")
+        if recorded.fingerprint != request:
             raise RequestIdReused("request_id was already used with different parameters")
-        if not refund_id:
+        if not recorded.stripe_refund_id:
             params = {
                 "payment_intent": order.stripe_payment_intent_id,
-                "amount": amount_minor,
+                "amount": recorded.amount_minor,
                 "metadata": {"order_id": order_id, "request_id": request_id, "reason": reason},
             }
             try:
@@ -60,8 +60,9 @@ class Refunds:
                 if err.metadata.get("stripe_code") in _TOO_MUCH:
                     raise RefundExceedsPaid("Stripe says the payment has less left to refund") from err
                 raise
-            await self._orders.record_refund_id(order_id, request_id, request, amount_minor, refund_id)
-        return RefundRequested(order, refund_id)
+            recorded = replace(recorded, stripe_refund_id=refund_id)
+            await self._orders.record_refund_id(order_id, request_id, recorded)
+        return RefundRequested(order, recorded.stripe_refund_id)
 
 
 def _amount_to_refund(order: Order, amount_minor: int) -> int:

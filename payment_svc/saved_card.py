@@ -12,7 +12,7 @@ from payment_svc.errors import CardDeclined, NoSavedPaymentMethod
 from payment_svc.fulfilment import Fulfilment
 from payment_svc.order_store import OrderStore
 from payment_svc.orders import Order, Status, fingerprint, order_id_for
-from payment_svc.stripe_gateway import AuthenticationRequired
+from payment_svc.stripe_gateway import AuthenticationRequired, StripeGateway
 from payment_svc.stripe_objects import intent_payment
 from svckit.clock import Clock
 from svckit.errors import RequestIdReused, Violations
@@ -65,13 +65,7 @@ class SavedCardTopUps:
             if stored.order.failure_reason.startswith(_DECLINED):
                 raise CardDeclined("the card was declined")
         await self._checkout.check_top_up_currency(account_id)
-        customer_id, card = await self._customers.saved(account_id)
-        if customer_id and not card:
-            card = await stripe.first_card(customer_id)
-            if card:
-                await self._customers.remember_card(account_id, card)
-        if not customer_id or not card:
-            raise NoSavedPaymentMethod("the account has no saved card; top up through Checkout first")
+        customer_id, card = await self._saved_card(stripe, account_id)
         if stored is None:
             order = self._checkout.top_up_order(order_id, account_id, blocks)
             _, stored = await self._orders.create(order, request)
@@ -112,6 +106,17 @@ class SavedCardTopUps:
             await self._fulfilment.failed(order_id, intent["status"])
         # Anything else (processing) settles later through payment_intent.* webhooks or the sweeper.
         return _answer(await self._checkout.freeze(order_id))
+
+    async def _saved_card(self, stripe: StripeGateway, account_id: str) -> tuple[str, str]:
+        """(customer, card) to charge; a card saved on Stripe before we knew of it is remembered now."""
+        customer_id, card = await self._customers.saved(account_id)
+        if customer_id and not card:
+            card = await stripe.first_card(customer_id)
+            if card:
+                await self._customers.remember_card(account_id, card)
+        if not customer_id or not card:
+            raise NoSavedPaymentMethod("the account has no saved card; top up through Checkout first")
+        return customer_id, card
 
     async def _record(self, order_id: str, customer_id: str, payment_intent_id: str) -> None:
         fill = {"stripe_customer_id": customer_id, "stripe_payment_intent_id": payment_intent_id}

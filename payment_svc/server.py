@@ -5,33 +5,43 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from payment.v1 import payment_service_pb2, payment_service_pb2_grpc
 
 from payment_svc.auto_top_up import AutoTopUps
+from payment_svc.auto_top_up_store import AutoTopUpStore
 from payment_svc.checkout import Checkout
 from payment_svc.config import Settings
+from payment_svc.customer_store import CustomerStore
 from payment_svc.customers import Customers
 from payment_svc.disputes import Disputes
+from payment_svc.errors import from_peer
 from payment_svc.event_handlers import EventHandlers
-from payment_svc.fulfilment import Fulfilment, OrderEvents
+from payment_svc.fulfilment import Fulfilment
 from payment_svc.low_balance_consumer import LowBalanceConsumer
+from payment_svc.order_event_stream import OrderEventStream
+from payment_svc.order_queries import OrderQueries
 from payment_svc.order_store import OrderStore
-from payment_svc.peers import BalanceClient, PricingClient
+from payment_svc.product_names import ProductNames
 from payment_svc.reconciler import Reconciler
 from payment_svc.refund_effects import RefundEffects
 from payment_svc.refunds import Refunds
 from payment_svc.saved_card import SavedCardTopUps
 from payment_svc.service import Domain, PaymentServicer
 from payment_svc.stripe_gateway import StripeGateway
+from payment_svc.webhook_event_store import WebhookEventStore
 from payment_svc.webhook_http import WebhookServer
 from payment_svc.webhooks import WebhookProcessor
+from priceledger_client import BalanceClient, PricingClient, ServiceClient
 from svckit.clock import Clock, SystemClock
+from svckit.logs import request_id_var
 from svckit.redis_client import connect
 from svckit.server import AppServer, ServiceBinding, build_server
 from svckit.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
+PeerClient = TypeVar("PeerClient", bound=ServiceClient)
 SERVICE_NAME = payment_service_pb2.DESCRIPTOR.services_by_name["PaymentService"].full_name
 ADMIN_METHODS = frozenset({f"/{SERVICE_NAME}/RefundOrder"})
 
@@ -53,6 +63,41 @@ class PaymentApp:
         return f"http://127.0.0.1:{self.webhook.port}/webhooks/stripe"
 
 
+@dataclass(frozen=True)
+class _Peers:
+    """The clients of pricing_svc and balance_svc. Their errors come back as ours (errors.from_peer), and
+    each call carries the correlation id of the RPC or event being served."""
+
+    pricing: PricingClient
+    balance: BalanceClient
+    catalogue: PricingClient | None  # the one that carries the admin token, for the catalogue read only
+
+    @classmethod
+    def open(cls, settings: Settings) -> _Peers:
+        def client(kind: type[PeerClient], addr: str, admin_token: str | None = None) -> PeerClient:
+            return kind(
+                addr,
+                admin_token=admin_token,
+                timeout_s=settings.peer_timeout_s,
+                correlation_id=request_id_var.get,
+                error_mapper=from_peer,
+            )
+
+        admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
+        return cls(
+            pricing=client(PricingClient, settings.pricing_service_addr),
+            balance=client(BalanceClient, settings.balance_service_addr),
+            catalogue=client(PricingClient, settings.pricing_service_addr, admin_token)
+            if admin_token
+            else None,
+        )
+
+    async def close(self) -> None:
+        for peer in (self.pricing, self.balance, self.catalogue):
+            if peer is not None:
+                await peer.close()
+
+
 def _secrets(settings: Settings) -> list[str]:
     raw = settings.stripe_webhook_secret.get_secret_value() if settings.stripe_webhook_secret else ""
     return [s.strip() for s in raw.split(",") if s.strip()]
@@ -67,19 +112,18 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
         log.warning("webhooks not configured: STRIPE_WEBHOOK_SECRET is unset; every event is refused")
     redis = connect(settings, decode_responses=True)
     stripe = StripeGateway(settings) if settings.stripe_secret_key is not None else None
-    admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
-    pricing = PricingClient(settings.pricing_service_addr, settings.peer_timeout_s, admin_token)
-    balance = BalanceClient(settings.balance_service_addr, settings.peer_timeout_s)
+
+    peers = _Peers.open(settings)
+    pricing, balance = peers.pricing, peers.balance
     orders = OrderStore(redis)
-    customers = Customers(redis, stripe)
+    customers = Customers(CustomerStore(redis), stripe)
     fulfilment = Fulfilment(
-        redis=redis,
         orders=orders,
         pricing=pricing,
         balance=balance,
         customers=customers,
         stripe=stripe,
-        events=OrderEvents(settings.order_events_stream, settings.order_events_maxlen),
+        events=OrderEventStream(redis, settings.order_events_stream, settings.order_events_maxlen),
         clock=clock,
         auto_refund=settings.needs_attention_auto_refund,
     )
@@ -87,6 +131,7 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
         settings=settings,
         orders=orders,
         pricing=pricing,
+        product_names=ProductNames(peers.catalogue),
         balance=balance,
         customers=customers,
         stripe=stripe,
@@ -101,15 +146,17 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
         fulfilment=fulfilment,
         clock=clock,
     )
+    auto_store = AutoTopUpStore(
+        redis, request_ttl_s=settings.idempotency_ttl_s, lock_ttl_s=settings.auto_top_up_lock_ttl_s
+    )
     auto_top_ups = AutoTopUps(
-        settings=settings, redis=redis, balance=balance, saved_card=saved_card, clock=clock
+        settings=settings, store=auto_store, balance=balance, saved_card=saved_card, clock=clock
     )
     webhooks = WebhookProcessor(
         secrets=secrets,
         tolerance_s=settings.webhook_tolerance_s,
         max_body_bytes=settings.webhook_max_body_bytes,
-        dedupe_ttl_s=settings.webhook_dedupe_ttl_s,
-        redis=redis,
+        events=WebhookEventStore(redis, settings.webhook_dedupe_ttl_s),
         handlers=EventHandlers(
             orders=orders,
             fulfilment=fulfilment,
@@ -121,7 +168,7 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
         ).table(),
     )
     domain = Domain(
-        orders=orders,
+        queries=OrderQueries(orders),
         checkout=checkout,
         saved_card=saved_card,
         auto_top_ups=auto_top_ups,
@@ -165,8 +212,7 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
     async def stop_workers() -> None:
         await cancel_and_wait(parts._tasks)
         await webhook_server.stop()
-        await pricing.close()
-        await balance.close()
+        await peers.close()
         if stripe is not None:
             await stripe.close()
         await redis.aclose()

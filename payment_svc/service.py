@@ -2,35 +2,28 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 
+import grpc
 from payment.v1 import payment_service_pb2 as pb
 from payment.v1 import payment_service_pb2_grpc
 from pricing.v1 import pricing_service_pb2
 
-from payment_svc.auto_top_up import AutoTopUp, AutoTopUpChange, AutoTopUps
+from payment_svc.auto_top_up import AutoTopUpChange, AutoTopUps
+from payment_svc.auto_top_up_store import AutoTopUp, AutoTopUpSettings
 from payment_svc.checkout import Checkout, ProductPurchase, TopUpPurchase
-from payment_svc.checks import check_order_id
 from payment_svc.deadline import with_rpc_deadline
-from payment_svc.errors import OrderNotFound
-from payment_svc.order_store import OrderStore
+from payment_svc.order_queries import OrderQueries
 from payment_svc.orders import OPEN, Order
 from payment_svc.refunds import Refunds
 from payment_svc.saved_card import SavedCardTopUps
 from payment_svc.webhooks import WebhookProcessor
-from svckit.errors import Violations
 from svckit.timestamps import timestamp_from_ms
-from svckit.validation import check_account_id
-
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
 
 
 @dataclass(frozen=True)
 class Domain:
-    orders: OrderStore
+    queries: OrderQueries
     checkout: Checkout
     saved_card: SavedCardTopUps
     auto_top_ups: AutoTopUps
@@ -43,7 +36,9 @@ class PaymentServicer(payment_service_pb2_grpc.PaymentServiceServicer):
         self._d = domain
 
     @with_rpc_deadline
-    async def CreateCheckoutSession(self, request: pb.CreateCheckoutSessionRequest, context):
+    async def CreateCheckoutSession(
+        self, request: pb.CreateCheckoutSessionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateCheckoutSessionResponse:
         order = await self._d.checkout.buy_product(
             ProductPurchase(
                 account_id=request.account_id,
@@ -61,7 +56,9 @@ class PaymentServicer(payment_service_pb2_grpc.PaymentServiceServicer):
         )
 
     @with_rpc_deadline
-    async def CreateTopUpSession(self, request: pb.CreateTopUpSessionRequest, context):
+    async def CreateTopUpSession(
+        self, request: pb.CreateTopUpSessionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateTopUpSessionResponse:
         order = await self._d.checkout.buy_top_up(
             TopUpPurchase(
                 account_id=request.account_id,
@@ -77,68 +74,69 @@ class PaymentServicer(payment_service_pb2_grpc.PaymentServiceServicer):
             session_id=order.stripe_checkout_session_id,
         )
 
-    async def GetOrder(self, request: pb.GetOrderRequest, context):
-        v = Violations()
-        check_order_id(v, request.order_id)
-        v.raise_if_any()
-        stored = await self._d.orders.get(request.order_id)
-        if stored is None:
-            raise OrderNotFound(f"order {request.order_id} does not exist")
-        return pb.GetOrderResponse(order=order_pb(stored.order))
+    async def GetOrder(
+        self, request: pb.GetOrderRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetOrderResponse:
+        return pb.GetOrderResponse(order=order_pb(await self._d.queries.get(request.order_id)))
 
-    async def ListOrders(self, request: pb.ListOrdersRequest, context):
-        v = Violations()
-        check_account_id(v, request.account_id)
-        v.check(0 <= request.page_size <= MAX_PAGE_SIZE, "page_size", f"must be 0 to {MAX_PAGE_SIZE}")
-        after = _decode_token(request.page_token, v)
-        v.raise_if_any()
-        size = request.page_size or DEFAULT_PAGE_SIZE
-        orders = await self._d.orders.page(request.account_id, after, size + 1)
-        if orders is None:
-            v.add("page_token", "is not a token of this account's listing")
-            v.raise_if_any()
-        page = orders[:size]
-        token = _encode_token(page[-1].order_id) if len(orders) > size else ""
-        return pb.ListOrdersResponse(orders=[order_pb(o) for o in page], next_page_token=token)
+    async def ListOrders(
+        self, request: pb.ListOrdersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListOrdersResponse:
+        page = await self._d.queries.page(request.account_id, request.page_size, request.page_token)
+        return pb.ListOrdersResponse(
+            orders=[order_pb(o) for o in page.orders], next_page_token=page.next_page_token
+        )
 
     @with_rpc_deadline
-    async def TopUpWithSavedCard(self, request: pb.TopUpWithSavedCardRequest, context):
+    async def TopUpWithSavedCard(
+        self, request: pb.TopUpWithSavedCardRequest, context: grpc.aio.ServicerContext
+    ) -> pb.TopUpWithSavedCardResponse:
         result = await self._d.saved_card.top_up(request.account_id, request.blocks, request.request_id)
         return pb.TopUpWithSavedCardResponse(order=order_pb(result.order), action_url=result.action_url)
 
-    async def ConfigureAutoTopUp(self, request: pb.ConfigureAutoTopUpRequest, context):
+    async def ConfigureAutoTopUp(
+        self, request: pb.ConfigureAutoTopUpRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ConfigureAutoTopUpResponse:
         settings = await self._d.auto_top_ups.configure(
             AutoTopUpChange(
                 account_id=request.account_id,
-                enabled=request.enabled,
-                threshold_minor=request.threshold_minor,
-                blocks=request.blocks,
-                max_spend_minor=request.max_spend_minor,
-                period_seconds=request.period_seconds,
+                settings=AutoTopUpSettings(
+                    enabled=request.enabled,
+                    threshold_minor=request.threshold_minor,
+                    blocks=request.blocks,
+                    max_spend_minor=request.max_spend_minor,
+                    period_seconds=request.period_seconds,
+                ),
                 request_id=request.request_id,
             )
         )
         return pb.ConfigureAutoTopUpResponse(auto_top_up=auto_top_up_pb(settings))
 
-    async def GetAutoTopUp(self, request: pb.GetAutoTopUpRequest, context):
+    async def GetAutoTopUp(
+        self, request: pb.GetAutoTopUpRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetAutoTopUpResponse:
         settings = await self._d.auto_top_ups.get(request.account_id)
         return pb.GetAutoTopUpResponse(auto_top_up=auto_top_up_pb(settings))
 
     @with_rpc_deadline
-    async def RefundOrder(self, request: pb.RefundOrderRequest, context):
+    async def RefundOrder(
+        self, request: pb.RefundOrderRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RefundOrderResponse:
         result = await self._d.refunds.refund(
             request.order_id, request.amount_minor, request.reason, request.request_id
         )
         return pb.RefundOrderResponse(order=order_pb(result.order), stripe_refund_id=result.stripe_refund_id)
 
     @with_rpc_deadline
-    async def HandleStripeEvent(self, request: pb.HandleStripeEventRequest, context):
+    async def HandleStripeEvent(
+        self, request: pb.HandleStripeEventRequest, context: grpc.aio.ServicerContext
+    ) -> pb.HandleStripeEventResponse:
         result = await self._d.webhooks.handle(request.payload, request.stripe_signature)
         return pb.HandleStripeEventResponse(
             event_id=result.event_id,
             event_type=result.event_type,
             duplicate=result.duplicate,
-            outcome=pb.WebhookOutcome.Value(f"WEBHOOK_OUTCOME_{result.outcome.name}"),
+            outcome=f"WEBHOOK_OUTCOME_{result.outcome.name}",
         )
 
 
@@ -146,8 +144,8 @@ def order_pb(order: Order) -> pb.Order:
     return pb.Order(
         order_id=order.order_id,
         account_id=order.account_id,
-        kind=pb.OrderKind.Value(f"ORDER_KIND_{order.kind.value}"),
-        status=pb.OrderStatus.Value(f"ORDER_STATUS_{order.status.value}"),
+        kind=f"ORDER_KIND_{order.kind.value}",
+        status=f"ORDER_STATUS_{order.status.value}",
         amount_minor=order.amount_minor,
         currency=order.currency,
         product_id=order.product_id,
@@ -162,9 +160,7 @@ def order_pb(order: Order) -> pb.Order:
         refund_shortfall_minor=order.refund_shortfall_minor,
         failure_reason=order.failure_reason,
         history=[
-            pb.StatusChange(
-                status=pb.OrderStatus.Value(f"ORDER_STATUS_{s.value}"), change_time=timestamp_from_ms(ms)
-            )
+            pb.StatusChange(status=f"ORDER_STATUS_{s.value}", change_time=timestamp_from_ms(ms))
             for s, ms in order.history
         ],
         create_time=timestamp_from_ms(order.create_ms),
@@ -191,18 +187,3 @@ def auto_top_up_pb(a: AutoTopUp) -> pb.AutoTopUp:
         disabled_reason=a.disabled_reason,
         update_time=timestamp_from_ms(a.update_ms),
     )
-
-
-def _encode_token(order_id: str) -> str:
-    return base64.urlsafe_b64encode(order_id.encode()).decode()
-
-
-def _decode_token(token: str, v: Violations) -> str:
-    if not token:
-        return ""
-    try:
-        order_id = base64.urlsafe_b64decode(token.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        order_id = ""
-    check_order_id(v, order_id, "page_token")
-    return order_id

@@ -51,10 +51,9 @@ class StripeGateway:
         secret = settings.stripe_secret_key.get_secret_value()
         self.livemode = secret.startswith(("sk_live_", "rk_live_"))
         self._http = stripe.HTTPXClient(timeout=settings.stripe_timeout_s)
-        base = {"api": settings.stripe_api_base} if settings.stripe_api_base else None
         self._client = stripe.StripeClient(
             secret,
-            base_addresses=base,
+            base_addresses={"api": settings.stripe_api_base} if settings.stripe_api_base else None,
             stripe_version=STRIPE_API_VERSION,
             max_network_retries=0,  # retried in _call, within the budget
             http_client=self._http,

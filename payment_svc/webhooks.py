@@ -13,8 +13,8 @@ import stripe
 
 from payment_svc.errors import InvalidWebhook, WebhooksNotConfigured
 from payment_svc.outcomes import Outcome
+from payment_svc.webhook_event_store import WebhookEventStore
 from svckit.errors import ServiceError, Unavailable
-from svckit.redis_client import RedisClient, tagged_key
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +30,7 @@ class WebhookResult:
 
 
 class WebhookProcessor:
-    """Shared by POST /webhooks/stripe and the HandleStripeEvent RPC.
-
-    Keys (owned here): `pay:event:{<event_id>}` string, the outcome of a processed event, TTL
-    WEBHOOK_DEDUPE_TTL_S.
-    """
+    """Shared by POST /webhooks/stripe and the HandleStripeEvent RPC."""
 
     def __init__(
         self,
@@ -42,15 +38,13 @@ class WebhookProcessor:
         secrets: list[str],
         tolerance_s: int,
         max_body_bytes: int,
-        dedupe_ttl_s: int,
-        redis: RedisClient,
+        events: WebhookEventStore,
         handlers: Mapping[str, Handler],
     ) -> None:
         self._secrets = secrets
         self._tolerance_s = tolerance_s
         self._max_body_bytes = max_body_bytes
-        self._dedupe_ttl_s = dedupe_ttl_s
-        self._redis = redis
+        self._events = events
         self._handlers = handlers
 
     async def handle(self, payload: bytes, signature: str) -> WebhookResult:
@@ -58,7 +52,7 @@ class WebhookProcessor:
         event = self._verify(payload, signature)
         event_id, event_type = event["id"], event["type"]
         # The id is recorded after the effect: a crash in between replays effects that are idempotent.
-        done = await self._redis.get(_event_key(event_id))
+        done = await self._events.outcome(event_id)
         if done is not None:
             return WebhookResult(event_id, event_type, True, _known(done))
         handler = self._handlers.get(event_type)
@@ -73,7 +67,7 @@ class WebhookProcessor:
             outcome = Outcome.NOT_APPLIED
         if outcome == Outcome.UNKNOWN_ORDER:
             log.warning("stripe event for an order we do not know", extra={"event_id": event_id})
-        await self._redis.set(_event_key(event_id), outcome.value, ex=self._dedupe_ttl_s)
+        await self._events.record(event_id, outcome.value)
         return WebhookResult(event_id, event_type, False, outcome)
 
     def _verify(self, payload: bytes, signature: str) -> dict[str, Any]:
@@ -94,32 +88,33 @@ class WebhookProcessor:
         # verify_header only bounds the past; a timestamp far ahead means a bad clock or a replay setup.
         if _timestamp(signature) > time.time() + self._tolerance_s:
             raise InvalidWebhook("the Stripe-Signature timestamp is in the future")
-        try:
-            body = json.loads(payload)
-        except (ValueError, UnicodeDecodeError) as err:
-            raise InvalidWebhook("the body is not a JSON event") from err
-        data = body.get("data") if isinstance(body, dict) else None
-        if not (
-            isinstance(body, dict)
-            and isinstance(body.get("id"), str)
-            and isinstance(body.get("type"), str)
-            and isinstance(data, dict)
-            and isinstance(data.get("object"), dict)
-        ):
-            raise InvalidWebhook("the body is not a Stripe event")
-        return body
+        return _event(payload)
 
 
-def _known(recorded: str | bytes) -> Outcome:
+def _event(payload: bytes) -> dict[str, Any]:
+    """A signed body read as a Stripe event: an id, a type and a data object, or InvalidWebhook."""
+    try:
+        body = json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise InvalidWebhook("the body is not a JSON event") from err
+    data = body.get("data") if isinstance(body, dict) else None
+    if not (
+        isinstance(body, dict)
+        and isinstance(body.get("id"), str)
+        and isinstance(body.get("type"), str)
+        and isinstance(data, dict)
+        and isinstance(data.get("object"), dict)
+    ):
+        raise InvalidWebhook("the body is not a Stripe event")
+    return body
+
+
+def _known(recorded: str) -> Outcome:
     """An outcome recorded before this version may have another name: read it as ignored."""
     try:
-        return Outcome(recorded.decode() if isinstance(recorded, bytes) else recorded)
+        return Outcome(recorded)
     except ValueError:
         return Outcome.IGNORED
-
-
-def _event_key(event_id: str) -> str:
-    return tagged_key("pay:event", event_id)
 
 
 def _timestamp(signature: str) -> int:

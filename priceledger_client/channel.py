@@ -6,6 +6,8 @@ import json
 
 import grpc
 
+from svckit.rpc_metrics import ClientMetricsInterceptor
+
 # gRPC itself re-sends a call answered UNAVAILABLE (or never sent), within the call's deadline. Every
 # mutation carries its request_id, so a re-sent mutation is applied at most once by the server.
 RETRY_POLICY = {
@@ -19,7 +21,10 @@ _SERVICE_CONFIG = json.dumps({"methodConfig": [{"name": [{}], "retryPolicy": RET
 
 
 def open_channel(addr: str) -> grpc.aio.Channel:
-    """A channel to `addr` (host:port) with the retry policy; plaintext until TLS material exists."""
+    """A channel to `addr` (host:port) with the retry policy and the grpc_client_* metrics; plaintext
+    until TLS material exists."""
     return grpc.aio.insecure_channel(
-        addr, options=[("grpc.service_config", _SERVICE_CONFIG), ("grpc.enable_retries", 1)]
+        addr,
+        options=[("grpc.service_config", _SERVICE_CONFIG), ("grpc.enable_retries", 1)],
+        interceptors=[ClientMetricsInterceptor()],
     )

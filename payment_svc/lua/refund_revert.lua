@@ -5,7 +5,7 @@
 -- Reply: {'outcome', 'reverted' | 'pending' | 'nothing' | 'unknown_order', 'generation', g,
 --         'give_back_minor', n}: 'pending' is a revert recorded earlier whose credit is not yet done.
 local order_key = KEYS[1]
-local total, now = tonumber(ARGV[1]), ARGV[2]
+local total, now = whole(ARGV[1], 'stripe_refunded_minor'), whole(ARGV[2], 'now_ms')
 
 if redis.call('EXISTS', order_key) == 0 then
   return {'outcome', 'unknown_order', 'generation', '0', 'give_back_minor', '0'}
@@ -28,7 +28,6 @@ generation = generation + 1
 redis.call('HSET', order_key, 'refunded_minor', total, 'refund_shortfall_minor', shortfall - absorbed,
   'refund_generation', generation, 'refund_revert:' .. generation, give_back .. ':0', 'update_ms', now)
 if total == 0 and redis.call('HGET', order_key, 'status') == 'REFUNDED' then
-  local history = redis.call('HGET', order_key, 'history') .. ',FULFILLED:' .. now
-  redis.call('HSET', order_key, 'status', 'FULFILLED', 'history', history)
+  move_order(order_key, 'FULFILLED', now)
 end
 return {'outcome', 'reverted', 'generation', tostring(generation), 'give_back_minor', tostring(give_back)}

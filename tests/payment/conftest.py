@@ -19,7 +19,7 @@ from payment_svc.server import PaymentApp, build
 from pricing_svc.server import create_server as create_pricing
 from pricing_svc.settings import Settings as PricingSettings
 from svckit.clock import ManualClock, SystemClock
-from svckit.redis_client import connect
+from svckit.redis_client import RedisClient, connect
 from tests.conftest import base_settings
 from tests.payment.support import STRIPE_KEY, WEBHOOK_SECRET, Stack, product
 from tests.payment.tcp_proxy import TcpProxy
@@ -46,6 +46,14 @@ def payment_settings(redis_overrides: dict[str, str], fake: FakeStripe | None, *
         **overrides,
     }
     return PaymentSettings(**base_settings(**values))
+
+
+@pytest.fixture
+async def any_redis_client(any_redis) -> AsyncIterator[RedisClient]:
+    """A client that decodes replies, as payment_svc's does, to a clean single Redis, then a clean Cluster."""
+    client = connect(PaymentSettings(**base_settings(**any_redis)), decode_responses=True)
+    yield client
+    await client.aclose()
 
 
 @pytest.fixture
