@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 from balance_svc.config import Settings
 from balance_svc.server import create_server
 from devtools.redis_procs import free_port
-from svckit.channels import peer_channel
+from priceledger_client.channel import open_channel
 from svckit.clock import ManualClock
 from tests.balance.support import TOP_UP, USAGE, refused, unique
 from tests.conftest import base_settings
@@ -84,7 +84,7 @@ async def test_metrics_count_each_rpc_by_code_and_each_credit_once_by_reason(
     await stub.Debit(  # no currency: the account's, EUR, labels it
         pb.DebitRequest(account_id=account, amount_minor=300, reason=USAGE, request_id=unique("d"))
     )
-    async with peer_channel(addr) as channel:  # the client side, as payment_svc calls
+    async with open_channel(addr) as channel:  # the client side, as payment_svc calls
         peer = balance_service_pb2_grpc.BalanceServiceStub(channel)
         await peer.GetBalance(pb.GetBalanceRequest(account_id=account))
         await refused(
