@@ -189,7 +189,7 @@ async def test_the_whole_customer_story(clients, e2e):
 async def test_a_restarted_service_loses_nothing_and_its_outage_reads_as_unavailable(clients, e2e):
     balance_svc = e2e.restartable_balance
     if balance_svc is None:
-        pytest.skip("nothing here can stop balance; `make compose-test` runs this from the host (E2E_COMPOSE)")
+        pytest.skip("nothing here can stop balance; `make compose-test` runs this from the host")
     account = rid("acct")
     credit = bal.CreditRequest(
         account_id=account,
