@@ -6,9 +6,10 @@
 #   scripts/compose_stack.sh test   the e2e suite in containers, in its own project (see compose_test below)
 #
 # Podman needs what docker-compose.yml must not carry, so it is set here: podman/containers.conf (runc,
-# ulimits at or below the host's), services started in dependency order with their healthchecks run
-# from here (podman-compose 1.0.3 ignores `condition: service_healthy` and profiles, and without
-# systemd podman schedules no healthchecks), and the test profile's services named explicitly.
+# ulimits at or below the host's, CNI networks whose DNS holds up), services started in dependency
+# order with their healthchecks run from here (podman-compose 1.0.3 ignores `condition:
+# service_healthy` and profiles, and without systemd podman schedules no healthchecks), and the test
+# profile's services named explicitly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -71,8 +72,8 @@ start() {
   else
     podman-compose --project-name "$project" up --detach --no-build redis
     wait_healthy "$project" redis
-    # Podman 4.3's aardvark-dns stalls name lookups for 5-10 s while a container joins or leaves the
-    # network, so the suite's container joins (idle) before the services start, not while they serve.
+    # The suite runs with `podman exec` in the tests service's container, started idle here: podman-compose
+    # 1.0.3's `run` does not pass on the exit code and would start the dependencies again.
     if [ -n "${TESTS_CONTAINER:-}" ]; then
       podman-compose --project-name "$project" run --detach --no-deps -T --name "$TESTS_CONTAINER" tests \
         sleep infinity
