@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv proto lint format breaking test run ci bench bench-smoke compose-up compose-test compose-down clean
+.PHONY: help venv proto lint format breaking test run ci bench bench-smoke compose-up compose-test compose-down base-images clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -59,20 +59,19 @@ bench: proto ## Hot paths against their baselines in one run (~15 min on 2 cores
 bench-smoke: proto ## The bench harness at tiny sizes (~30 s) so it keeps working; its numbers mean nothing
 	$(BIN)/python -m bench --smoke
 
-COMPOSE ?= docker compose
-# compose-test: payment_svc talks to the fake Stripe, which signs webhooks with the secret the suite uses too.
-E2E_COMPOSE := ADMIN_TOKEN=e2e-admin-token STRIPE_SECRET_KEY=sk_test_e2e STRIPE_WEBHOOK_SECRET=whsec_e2e \
-	STRIPE_API_BASE=http://fake-stripe:12111 $(COMPOSE) --project-name priceledger-e2e --profile test
+# `docker compose` where a Docker engine answers, else podman-compose (ENGINE=docker|podman forces one);
+# the Podman-only settings live in scripts/compose_stack.sh and podman/containers.conf.
+compose-up: ## Build the image and start Redis and the three services, returning once healthy (reads .env)
+	scripts/compose_stack.sh up
 
-compose-up: ## Build the image and start Redis and the three services once healthy (reads .env)
-	$(COMPOSE) up --build --detach --wait
-
-compose-test: ## Run the e2e suite inside compose (own project and Redis volume, removed afterwards)
-	status=0; $(E2E_COMPOSE) up --build --exit-code-from tests tests || status=$$?; \
-	$(E2E_COMPOSE) down --volumes; exit $$status
+compose-test: proto ## Build and start the stack in containers, run the e2e suite against it, tear it down
+	scripts/compose_stack.sh test
 
 compose-down: ## Stop the compose stack; Redis data stays in the redis-data volume
-	$(COMPOSE) down
+	scripts/compose_stack.sh down
+
+base-images: ## Pull python:3.11-slim and redis:7, or build Debian stand-ins where no registry answers
+	scripts/base_images.sh
 
 ci: lint test bench-smoke ## What CI runs
 

@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import os
 import signal
 
 from .server import FakeStripe
@@ -21,7 +22,11 @@ async def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--webhook-url", help="where to POST signed events")
-    parser.add_argument("--webhook-secret", help="whsec_... used to sign them")
+    parser.add_argument(
+        "--webhook-secret",
+        default=os.environ.get("STRIPE_WEBHOOK_SECRET"),
+        help="whsec_... used to sign them (default: $STRIPE_WEBHOOK_SECRET)",
+    )
     parser.add_argument("--latency-ms", type=int, default=0)
     args = parser.parse_args()
     fake = FakeStripe(

@@ -16,6 +16,7 @@ from tests.deploy.deploy_files import (
     ROOT,
     compose,
     default_port,
+    dockerfile_stages,
     healthcheck_command,
     is_entry_point,
     runnable_module,
@@ -101,12 +102,43 @@ def test_every_env_example_variable_reaches_a_service_that_reads_it():
 
 def test_secrets_pass_through_unset_instead_of_empty():
     # A bare key stays unset when neither the shell nor .env has it; "${X:-}" would set it to "".
-    services = compose()["services"]
-    for name in OUR_SERVICES:
-        environment = services[name]["environment"]
-        for var in ("ADMIN_TOKEN", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE"):
-            if var in environment:
-                assert environment[var] is None, f"{name} sets {var} to {environment[var]!r}"
+    secrets = {
+        "ADMIN_TOKEN",
+        "E2E_ADMIN_TOKEN",
+        "STRIPE_SECRET_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "STRIPE_API_BASE",
+    }
+    found = 0
+    for name, spec in compose()["services"].items():
+        environment = spec.get("environment") or {}
+        for var in secrets & set(environment):
+            found += 1
+            assert environment[var] is None, f"{name} sets {var} to {environment[var]!r}"
+    assert found >= 7  # the services' token and Stripe keys, fake-stripe's and the suite's
+
+
+def test_every_interpolation_has_a_default_podman_compose_can_parse():
+    # podman-compose 1.0.3 leaves "${X:-}" (an empty default) in place, uninterpolated.
+    text = COMPOSE_FILE.read_text()
+    interpolations = re.findall(r"\$\{[^}]*\}", text)
+    assert interpolations
+    for found in interpolations:
+        assert re.fullmatch(r"\$\{[A-Z][A-Z0-9_]*:-[^}]+\}", found), found
+
+
+@pytest.mark.parametrize("service", sorted(compose()["services"]))
+def test_cmd_healthchecks_have_no_argument_podman_compose_would_misquote(service):
+    test = compose()["services"][service].get("healthcheck", {}).get("test", ["NONE"])
+    if test[0] == "CMD":
+        assert not [arg for arg in test[1:] if re.search(r"[\s'\"]", arg)], "use CMD-SHELL"
+
+
+def test_compose_file_carries_nothing_podman_specific():
+    spec = compose()
+    assert "podman" not in yaml.safe_dump(spec).lower()  # comments may explain, keys may not
+    for name, service in spec["services"].items():
+        assert not {"ulimits", "runtime", "userns_mode"} & set(service), name
 
 
 @pytest.mark.parametrize("service", sorted(OUR_SERVICES))
@@ -165,11 +197,24 @@ def test_services_start_only_once_redis_is_healthy():
         assert services[name]["depends_on"]["redis"] == {"condition": "service_healthy"}
 
 
+def _interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's `${VAR:-default}`: the variable when set and non-empty, else the default."""
+    return re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: env.get(m.group(1)) or m.group(2), value)
+
+
+def test_redis_fsyncs_every_write_unless_everysec_is_opted_into():
+    redis = compose()["services"]["redis"]
+    assert redis["command"][:4] == ["redis-server", "--appendonly", "yes", "--appendfsync"]
+    assert _interpolate(redis["command"][4], {}) == "always"
+    assert _interpolate(redis["command"][4], {"REDIS_APPENDFSYNC": "everysec"}) == "everysec"
+    readme = (ROOT / "README.md").read_text()
+    assert "REDIS_APPENDFSYNC=everysec" in readme and "appendfsync always" in readme
+
+
 def test_redis_keeps_an_fsynced_append_only_file_on_a_named_volume():
     spec = compose()
     redis = spec["services"]["redis"]
     assert redis["image"].startswith("redis:")
-    assert " ".join(redis["command"]).endswith("--appendonly yes --appendfsync everysec")
     volume, _, target = redis["volumes"][0].partition(":")
     assert target == "/data" and volume in spec["volumes"]
     assert "redis-cli ping" in " ".join(redis["healthcheck"]["test"])
@@ -180,6 +225,7 @@ def test_e2e_suite_runs_under_a_profile_against_the_services_by_name():
     tests = services["tests"]
     assert tests["profiles"] == ["test"]
     assert tests["command"][:4] == ["python", "-m", "pytest", "tests/e2e"]
+    assert tests["image"] == "priceledger-tests:local" and tests["build"]["target"] == "test"
     assert all(dep["condition"] == "service_healthy" for dep in tests["depends_on"].values())
     assert set(tests["depends_on"]) == {*OUR_SERVICES, "fake-stripe"}
     env = tests["environment"]
@@ -201,3 +247,42 @@ def test_default_services_never_depend_on_test_profile_services():
     for name, spec in services.items():
         if not spec.get("profiles"):
             assert not profiled & set(spec.get("depends_on") or {}), name
+
+
+STACK_SCRIPT = (ROOT / "scripts" / "compose_stack.sh").read_text()
+
+
+def test_the_stack_script_builds_the_image_each_service_runs():
+    built = dict(re.findall(r"\bbuild (\w+) (\S+?:\w+)\b", STACK_SCRIPT))
+    services = [spec for spec in compose()["services"].values() if "build" in spec]
+    assert len(services) >= 5
+    for spec in services:
+        assert built[spec["build"]["target"]] == spec["image"]
+
+
+def test_podman_runs_the_tests_service_command_in_its_container():
+    assert f'exec "$TESTS_CONTAINER" {" ".join(compose()["services"]["tests"]["command"])} ' in STACK_SCRIPT
+
+
+def test_the_host_side_run_reaches_the_published_ports():
+    addrs = dict(re.findall(r"E2E_(PRICING|BALANCE|PAYMENT)_ADDR=127\.0\.0\.1:(\d+)", STACK_SCRIPT))
+    services = compose()["services"]
+    assert {f"{port}:{port}" for port in addrs.values()} == {
+        services[name.lower()]["ports"][0] for name in addrs
+    }
+    assert len(addrs) == 3
+
+
+def test_the_host_side_run_selects_exactly_the_restart_scenario():
+    (keyword,) = re.findall(r"pytest tests/e2e -q -k (\w+)", STACK_SCRIPT)
+    story = (ROOT / "tests" / "e2e" / "test_story.py").read_text()
+    selected = [name for name in re.findall(r"^async def (test_\w+)", story, re.M) if keyword in name]
+    assert len(selected) == 1 and "restart" in selected[0]
+
+
+def test_stand_ins_exist_for_every_base_image():
+    script = (ROOT / "scripts" / "base_images.sh").read_text()
+    stand_ins = set(re.findall(r"^ensure (\S+) \w+$", script, re.M))
+    bases = {stage.base for stage in dockerfile_stages()} - {stage.name for stage in dockerfile_stages()}
+    images = {spec["image"] for spec in compose()["services"].values() if "build" not in spec}
+    assert stand_ins == bases | images == {"python:3.11-slim", "redis:7"}

@@ -59,10 +59,32 @@ def test_healthcheck_runs_the_grpc_health_probe():
 def test_generated_code_is_built_in_the_image_never_copied_from_the_host():
     runs = STAGES["build"].args_of("RUN")
     gen = next(i for i, run in enumerate(runs) if "scripts/gen_protos.sh gen" in run)
-    install = next(i for i, run in enumerate(runs) if "pip install --no-deps ." in run)
+    install = next(i for i, run in enumerate(runs) if "pip_install.sh --no-deps ." in run)
     assert gen < install
     assert all(not src.startswith("gen") for src, _ in _copies("build"))
     assert "gen" in (ROOT / ".dockerignore").read_text().split()
+
+
+PIP_SECRET_MOUNTS = ("--mount=type=secret,id=pip-cert", "--mount=type=secret,id=pip-conf")
+
+
+def test_every_pip_install_gets_the_build_hosts_pip_secrets_mounted():
+    runs = [run for stage in STAGES.values() for run in stage.args_of("RUN")]
+    installs = [run for run in runs if "pip_install.sh" in run]
+    assert len(installs) == 3  # dependencies, the project's wheel, the dev extras
+    for run in installs:
+        assert all(mount in run for mount in PIP_SECRET_MOUNTS), run
+    direct = [run for run in runs if re.search(r"\bpip install\b", run)]
+    assert not direct, "install through scripts/pip_install.sh"
+
+
+def test_pip_secrets_are_never_stored_in_an_image():
+    wrapper = (ROOT / "scripts" / "pip_install.sh").read_text()
+    assert "/run/secrets/pip-cert" in wrapper and "/run/secrets/pip-conf" in wrapper
+    for stage in STAGES.values():
+        for name, args in stage.instructions:
+            if name in ("COPY", "ADD", "ENV", "ARG"):
+                assert not re.search(r"(?i)pip[._-]?(conf|cert)\b|PIP_CONFIG_FILE|\.crt\b", args), args
 
 
 def test_code_generator_version_matches_the_dev_extra():

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import pytest
 
+from devtools.healthprobe import health_status
 from devtools.redis_procs import free_port
 from devtools.run_stack import Stack
 from svckit.config import CommonSettings
@@ -18,16 +22,59 @@ WEBHOOK_SECRET = "whsec_e2e"
 ADMIN_TOKEN = "e2e-admin-token"
 
 
+class Restartable(Protocol):
+    def stop(self) -> int:
+        """Stops the service gracefully; 0 if that went cleanly."""
+
+    def start(self) -> str | None:
+        """Starts it again; None once it is SERVING, else why not."""
+
+
+@dataclass(frozen=True)
+class LocalBalance:
+    """balance_svc as a process of the Stack this suite started."""
+
+    stack: Stack
+
+    def stop(self) -> int:
+        return self.stack.stop_service("balance_svc")
+
+    def start(self) -> str | None:
+        self.stack.start_service("balance_svc")
+        return self.stack.wait_ready()
+
+
+@dataclass(frozen=True)
+class ComposeBalance:
+    """The compose service `balance`, stopped and started with the compose CLI (E2E_COMPOSE) from the host."""
+
+    compose: list[str]
+    addr: str
+    ready_timeout_s: float = 60.0
+
+    def stop(self) -> int:
+        return subprocess.run([*self.compose, "stop", "balance"], timeout=60).returncode
+
+    def start(self) -> str | None:
+        subprocess.run([*self.compose, "start", "balance"], timeout=60, check=True)
+        deadline = time.monotonic() + self.ready_timeout_s
+        while (status := health_status(self.addr, timeout_s=1)) != "SERVING":
+            if time.monotonic() > deadline:
+                return f"balance is {status} {self.ready_timeout_s:.0f}s after compose start"
+            time.sleep(0.5)
+        return None
+
+
 @dataclass(frozen=True)
 class Endpoints:
     pricing: str
     balance: str
     payment: str
-    webhook_url: str
-    fake_stripe_url: str
-    webhook_secret: str
+    webhook_url: str | None  # None: the run cannot reach the fake Stripe (the host-side compose run)
+    fake_stripe_url: str | None
     admin_token: str
-    stack: Stack | None  # None under compose: the suite cannot stop services there
+    # None inside the compose `tests` container: from there nothing can stop a service.
+    restartable_balance: Restartable | None
 
     @property
     def admin(self) -> tuple[tuple[str, str], ...]:
@@ -36,15 +83,15 @@ class Endpoints:
 
 def _from_env() -> Endpoints:
     env = os.environ
+    compose = shlex.split(env.get("E2E_COMPOSE", ""))
     return Endpoints(
         pricing=env["E2E_PRICING_ADDR"],
         balance=env["E2E_BALANCE_ADDR"],
         payment=env["E2E_PAYMENT_ADDR"],
-        webhook_url=env["E2E_WEBHOOK_URL"],
-        fake_stripe_url=env["E2E_FAKE_STRIPE_URL"],
-        webhook_secret=env["E2E_WEBHOOK_SECRET"],
+        webhook_url=env.get("E2E_WEBHOOK_URL"),
+        fake_stripe_url=env.get("E2E_FAKE_STRIPE_URL"),
         admin_token=env["E2E_ADMIN_TOKEN"],
-        stack=None,
+        restartable_balance=ComposeBalance(compose, env["E2E_BALANCE_ADDR"]) if compose else None,
     )
 
 
@@ -106,9 +153,8 @@ def e2e(tmp_path_factory) -> Iterator[Endpoints]:
             payment=addrs["payment"],
             webhook_url=webhook_url,
             fake_stripe_url=fake_url,
-            webhook_secret=WEBHOOK_SECRET,
             admin_token=ADMIN_TOKEN,
-            stack=stack,
+            restartable_balance=LocalBalance(stack),
         )
     finally:
         stack.stop()
