@@ -32,11 +32,12 @@ gen/.stamp: $(PROTOS) scripts/gen_protos.sh $(STAMP)
 
 proto: gen/.stamp ## Generate Python code and .pyi stubs from protos/ into gen/
 
-lint: proto ## buf lint/format, ruff, import contracts, promtool on the alerting rules and scrape config
+lint: proto ## buf lint/format, ruff, mypy, import contracts, promtool on the alerting rules and scrape config
 	$(BIN)/buf lint
 	$(BIN)/buf format --exit-code -d
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/lint-imports
 	cd deploy/observability && promtool check rules alerts.yml && promtool check config prometheus.yml
 
@@ -73,7 +74,7 @@ compose-down: ## Stop the compose stack; Redis data stays in the redis-data volu
 base-images: ## Pull python:3.11-slim and redis:7, or build Debian stand-ins where no registry answers
 	scripts/base_images.sh
 
-ci: lint test bench-smoke ## What CI runs
+ci: lint test bench-smoke compose-test ## What CI runs (.ci/run installs the system packages first)
 
 clean: ## Remove generated code and local state (keeps the venv)
 	rm -rf gen .state

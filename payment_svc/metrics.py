@@ -92,7 +92,7 @@ HANDLED_EVENT_TYPES = frozenset(
 @cache
 def stripe_endpoint(method: Callable) -> str:
     """`client.v1.checkout.sessions.create_async` -> `checkout.session.create`, from the library's names."""
-    module = method.__func__.__module__.removeprefix("stripe.").split(".")
+    module = getattr(method, "__func__", method).__module__.removeprefix("stripe.").split(".")
     module[-1] = module[-1].lstrip("_").removesuffix("_service")
     return ".".join((*module, method.__name__.removesuffix("_async")))
 

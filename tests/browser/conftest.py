@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 from collections.abc import Callable, Iterator
@@ -37,7 +38,10 @@ def _executable(*names: str) -> str | None:
 def browser(tmp_path) -> Iterator[webdriver.Chrome]:
     chromium, driver = _executable("chromium", "chromium-browser"), _executable("chromedriver")
     if not (chromium and driver):
-        pytest.skip("needs Debian's chromium and chromium-driver (.ci/run installs them)")
+        # CI installs them, so there a missing browser is a failure, never a quiet skip.
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(
+            "needs Debian's chromium and chromium-driver (.ci/run installs them)"
+        )
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     # A fresh profile per test, and a window tall enough for the whole page in the screenshots.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 from payment.v1 import payment_service_pb2 as pay
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
@@ -19,7 +20,17 @@ def _new(prefix: str) -> str:
 def _click(browser, element_id: str) -> None:
     button = browser.find_element(By.ID, element_id)
     button.click()
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(button))  # the next page loaded
+    WebDriverWait(browser, 15).until(lambda _: _detached(button))  # the next page loaded
+
+
+def _detached(element) -> bool:
+    """True once the element's page is gone; mid-navigation Chromium may also say its node left the
+    document, a WebDriverException that selenium's staleness_of does not expect."""
+    try:
+        element.is_enabled()
+    except WebDriverException:  # StaleElementReferenceException included
+        return True
+    return False
 
 
 def _landing_url(stack, session_id: str) -> str:
