@@ -24,6 +24,7 @@ from payment_svc.stripe_gateway import StripeGateway
 from payment_svc.webhook_http import WebhookServer
 from payment_svc.webhooks import WebhookProcessor
 from svckit.clock import Clock, SystemClock
+from svckit.data_guard import DataGuard
 from svckit.redis_client import connect
 from svckit.server import AppServer, ServiceBinding, build_server, cancel_and_wait
 
@@ -164,7 +165,7 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
         services=[binding],
         domain="payment.v1",
         admin_methods=ADMIN_METHODS,
-        probe=redis.ping,
+        data_guard=DataGuard(redis, "payment"),
         on_start=[start_workers],
         on_stop=[stop_workers],
     )

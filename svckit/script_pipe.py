@@ -8,16 +8,18 @@ from collections import deque
 from collections.abc import Sequence
 
 import hiredis
-from redis.exceptions import BusyLoadingError, DataError, NoScriptError, ResponseError
+from redis._parsers.base import BaseParser
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import DataError, NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from svckit import deadline
 
 Word = str | bytes | int | float
 
 _RETRIES = 3  # as many as svckit.redis_client.connect's Retry, with its backoff
 _BACKOFF_BASE_S, _BACKOFF_CAP_S = 0.02, 0.5
-_CONNECT_TIMEOUT_S = 2.0
-_REPLY_TIMEOUT_S = 5.0  # redis-py's default socket timeout
+_CONNECT_TIMEOUT_S = 1.0
 
 
 class PipedScript:
@@ -42,10 +44,20 @@ class ScriptPipe:
     redis-py spends over 100 us of CPU per command (pool checkout, retry wrapper, timeout, a write per
     command); a call here costs a fifth of that, and the calls of one tick share a write. A resent script
     may run twice, so every script must be idempotent (ours are, by request id). Replies are bytes.
+
+    A call, its retries and reconnects included, ends within `timeout_s` and the calling RPC's deadline
+    (svckit.deadline); a connection that sends no reply for `timeout_s` is dropped.
     """
 
     def __init__(
-        self, host: str, port: int, *, db: int = 0, username: str | None = None, password: str | None = None
+        self,
+        host: str,
+        port: int,
+        *,
+        db: int = 0,
+        username: str | None = None,
+        password: str | None = None,
+        timeout_s: float = 2.0,
     ) -> None:
         setup = []
         if password:
@@ -53,6 +65,7 @@ class ScriptPipe:
         if db:
             setup.append(_pack((b"SELECT", db)))
         self._host, self._port, self._setup = host, port, setup
+        self._timeout_s = timeout_s
         self._connection: _Connection | None = None
         self._opening: asyncio.Task[_Connection] | None = None
         self._closed = False
@@ -64,17 +77,18 @@ class ScriptPipe:
         """Sends one command and returns its reply; raises redis-py's errors."""
         command = _pack(words)
         failures = 0
-        while True:
-            connection = self._connection
-            try:
-                if connection is None or connection.lost:
-                    connection = await self._connect()
-                return await connection.request(command)
-            except (RedisConnectionError, RedisTimeoutError):
-                failures += 1
-                if failures > _RETRIES or self._closed:
-                    raise
-                await asyncio.sleep(min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**failures))
+        async with deadline.bounded(self._timeout_s):
+            while True:
+                connection = self._connection
+                try:
+                    if connection is None or connection.lost:
+                        connection = await self._connect()
+                    return await connection.request(command)
+                except (RedisConnectionError, RedisTimeoutError):
+                    failures += 1
+                    if failures > _RETRIES or self._closed:
+                        raise
+                    await asyncio.sleep(min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**failures))
 
     async def aclose(self) -> None:
         self._closed = True
@@ -97,9 +111,9 @@ class ScriptPipe:
     async def _open(self) -> _Connection:
         loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(_CONNECT_TIMEOUT_S):
+            async with asyncio.timeout(min(_CONNECT_TIMEOUT_S, self._timeout_s)):
                 _, connection = await loop.create_connection(
-                    lambda: _Connection(loop), self._host, self._port
+                    lambda: _Connection(loop, self._timeout_s), self._host, self._port
                 )
         except OSError as exc:
             raise RedisConnectionError(f"Error connecting to {self._host}:{self._port}: {exc}") from exc
@@ -117,8 +131,9 @@ class ScriptPipe:
 class _Connection(asyncio.Protocol):
     """Requests queue their futures in order; replies arrive in the same order and resolve them."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, reply_timeout_s: float) -> None:
         self._loop = loop
+        self._reply_timeout_s = reply_timeout_s
         self._reader = hiredis.Reader(replyError=ResponseError)
         self._transport: asyncio.Transport | None = None
         self._waiting: deque[asyncio.Future] = deque()
@@ -136,7 +151,7 @@ class _Connection(asyncio.Protocol):
             self._loop.call_soon(self._flush)
         self._unsent.append(command)
         if self._watchdog is None:
-            self._watchdog = self._loop.call_later(_REPLY_TIMEOUT_S, self._check_progress, self._replies)
+            self._watchdog = self._loop.call_later(self._reply_timeout_s, self._check_progress, self._replies)
         return future
 
     def _flush(self) -> None:
@@ -151,9 +166,9 @@ class _Connection(asyncio.Protocol):
         if not self._waiting:
             return
         if self._replies == replies_before:
-            self._fail(RedisTimeoutError(f"Redis sent no reply for {_REPLY_TIMEOUT_S} s"))
+            self._fail(RedisTimeoutError(f"Redis sent no reply for {self._reply_timeout_s} s"))
             return
-        self._watchdog = self._loop.call_later(_REPLY_TIMEOUT_S, self._check_progress, self._replies)
+        self._watchdog = self._loop.call_later(self._reply_timeout_s, self._check_progress, self._replies)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
@@ -195,12 +210,9 @@ class _Connection(asyncio.Protocol):
 
 
 def _error(message: str) -> Exception:
-    """The exception redis-py raises for this error reply (the ones our callers tell apart)."""
-    if message.startswith("NOSCRIPT"):
-        return NoScriptError(message)
-    if message.startswith("LOADING"):
-        return BusyLoadingError(message)  # a ConnectionError: retried, as redis-py does
-    return ResponseError(message)
+    """The exception redis-py raises for this error reply: LOADING is a ConnectionError (so retried),
+    NOSCRIPT, READONLY, MASTERDOWN... have their own classes."""
+    return BaseParser.parse_error(message)
 
 
 def _pack(words: Sequence[Word]) -> bytes:

@@ -6,15 +6,18 @@ import asyncio
 import importlib.util
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import grpc
+from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from ops.v1 import ops_service_pb2_grpc
 
-from svckit import logs
+from svckit import logs, ops
 from svckit.config import CommonSettings
+from svckit.data_guard import DataGuard
 from svckit.interceptors import ServiceInterceptor
 
 log = logging.getLogger("server")
@@ -41,6 +44,7 @@ class AppServer:
     service_names: tuple[str, ...]
     probe: Callable[[], Awaitable[object]] | None
     probe_interval_s: float
+    data_guard: DataGuard | None = None
     on_start: Sequence[Callable[[], Awaitable[None]]] = ()
     on_stop: Sequence[Callable[[], Awaitable[None]]] = ()
     _tasks: list[asyncio.Task] = field(default_factory=list)
@@ -69,6 +73,8 @@ class AppServer:
             except Exception as exc:  # any failure means not ready
                 ok = False
                 log.warning("health probe failed: %s", exc)
+        if self.data_guard is not None and self.data_guard.loss is not None:
+            ok = False
         status = SERVING if ok else NOT_SERVING
         for name in ("", *self.service_names):
             await self.health.set(name, status)
@@ -98,14 +104,38 @@ def build_server(
     domain: str,
     admin_methods: frozenset[str] = frozenset(),
     probe: Callable[[], Awaitable[object]] | None = None,
+    data_guard: DataGuard | None = None,
     on_start: Sequence[Callable[[], Awaitable[None]]] = (),
     on_stop: Sequence[Callable[[], Awaitable[None]]] = (),
 ) -> tuple[AppServer, int]:
-    """Mounts the services with health and reflection and binds `grpc_host:port` (0 = ephemeral)."""
+    """Mounts the services with health and reflection and binds `grpc_host:port` (0 = ephemeral).
+
+    With a `data_guard`, OpsService is mounted too (admin only), the guard's epoch check is the health
+    probe (it reads Redis, so it replaces `probe`), and the services' mutating methods are refused while
+    the guard holds an unacknowledged loss.
+    """
     token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    if data_guard is not None:
+        services = [
+            *services,
+            ServiceBinding(
+                ops_service_pb2_grpc.add_OpsServiceServicer_to_server,
+                ops.OpsServicer(data_guard),
+                ops.SERVICE_NAME,
+            ),
+        ]
+        admin_methods = admin_methods | ops.METHODS
+        probe = data_guard.check
+    interceptor = ServiceInterceptor(
+        domain,
+        admin_methods,
+        token,
+        slow_ms=settings.log_slow_rpc_ms,
+        data_guard=data_guard,
+        mutating_methods=mutating_methods(b.name for b in services),
+    )
     server = grpc.aio.server(
-        interceptors=[ServiceInterceptor(domain, admin_methods, token, slow_ms=settings.log_slow_rpc_ms)],
-        options=[("grpc.so_reuseport", 1 if settings.grpc_reuseport else 0)],
+        interceptors=[interceptor], options=[("grpc.so_reuseport", 1 if settings.grpc_reuseport else 0)]
     )
     for binding in services:
         binding.add_to_server(binding.servicer, server)
@@ -120,10 +150,32 @@ def build_server(
         service_names=names,
         probe=probe,
         probe_interval_s=settings.health_probe_interval_s,
+        data_guard=data_guard,
         on_start=on_start,
         on_stop=on_stop,
     )
     return app, bound
+
+
+# Methods that only read: AIP's standard Get and List, VerifyAccount's recomputation, and any method
+# marked `option idempotency_level = NO_SIDE_EFFECTS`. Every other method of a service mutates.
+_READ_VERBS = ("Get", "List", "Verify")
+
+
+def mutating_methods(service_names: Iterable[str]) -> frozenset[str]:
+    """Full method paths (`/pkg.Service/Method`) of the methods that may write; OpsService's never count."""
+    pool = descriptor_pool.Default()
+    found = set()
+    for name in service_names:
+        if name == ops.SERVICE_NAME:
+            continue
+        for method in pool.FindServiceByName(name).methods:
+            reads = method.name.startswith(_READ_VERBS) or (
+                method.GetOptions().idempotency_level == descriptor_pb2.MethodOptions.NO_SIDE_EFFECTS
+            )
+            if not reads:
+                found.add(f"/{name}/{method.name}")
+    return frozenset(found)
 
 
 def run(
