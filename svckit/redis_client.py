@@ -10,7 +10,14 @@ from redis.asyncio.cluster import ClusterNode, ClusterPipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
-from redis.exceptions import ClusterError, RedisClusterException, ResponseError
+from redis.exceptions import (
+    ClusterError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisClusterException,
+    ResponseError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -31,8 +38,19 @@ _CEILING_FALLBACK_S = 2.0  # replaced by the redis_timeout_s setting in connect(
 _CLUSTER_CONNECTIONS_PER_NODE = 4096
 
 
-# Replies a failover or a restart gives for a while; the command may succeed on a retry.
-_FAILOVER_ERRORS = ("CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN", "READONLY", "LOADING", "NOREPLICAS")
+# Replies a failover, a restart or a full server gives for a while; the command may succeed on a retry.
+# redis-py gives most their own class (LOADING is a ConnectionError, CLUSTERDOWN and MASTERDOWN
+# ClusterErrors); a script's wrapped reply ("ERR Error running script ... READONLY ...") is found by name.
+_UNAVAILABLE_CLASSES = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    ClusterError,
+    RedisClusterException,
+    ReadOnlyError,
+    TryAgainError,
+    OutOfMemoryError,
+)
+_FAILOVER_ERRORS = ("CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN", "READONLY", "LOADING", "NOREPLICAS", "OOM ")
 
 
 def connect(settings: CommonSettings, *, decode_responses: bool = False) -> RedisClient:
@@ -75,10 +93,9 @@ def connect(settings: CommonSettings, *, decode_responses: bool = False) -> Redi
 
 
 def backend_unavailable(exc: BaseException) -> bool:
-    """True for Redis failures a retry may cure: unreachable, hung, failing over, loading or read-only."""
-    if isinstance(exc, RedisConnectionError | RedisTimeoutError | ClusterError | RedisClusterException):
+    """True for Redis failures a retry may cure: unreachable, hung, failing over, loading, read-only, full."""
+    if isinstance(exc, _UNAVAILABLE_CLASSES):
         return True
-    # Scripts see the same replies wrapped ("ERR Error running script ... READONLY ..."), so look inside.
     return isinstance(exc, ResponseError) and any(word in str(exc) for word in _FAILOVER_ERRORS)
 
 
