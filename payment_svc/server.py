@@ -113,12 +113,8 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
         refunds=Refunds(orders=orders, checkout=checkout),
         webhooks=webhooks,
     )
-    webhook_server = WebhookServer(
-        webhooks,
-        host=settings.grpc_host,
-        port=settings.webhook_port,
-        max_body_bytes=settings.webhook_max_body_bytes,
-    )
+    guard = DataGuard(redis, "payment")
+    webhook_server = WebhookServer(webhooks, settings, guard)
     reconciler = consumer = None
     if stripe is not None:
         reconciler = Reconciler(
@@ -165,7 +161,7 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
         services=[binding],
         domain="payment.v1",
         admin_methods=ADMIN_METHODS,
-        data_guard=DataGuard(redis, "payment"),
+        data_guard=guard,
         on_start=[start_workers],
         on_stop=[stop_workers],
     )
