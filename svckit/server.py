@@ -69,7 +69,9 @@ class AppServer:
         ok = True
         if self.probe is not None:
             try:
-                await asyncio.wait_for(self.probe(), timeout=max(self.probe_interval_s, 0.5))
+                # In this task, not wait_for's: a probe failing as it is cancelled leaves no orphan error.
+                async with asyncio.timeout(max(self.probe_interval_s, 0.5)):
+                    await self.probe()
             except Exception as exc:  # any failure means not ready
                 ok = False
                 log.warning("health probe failed: %s", exc)
