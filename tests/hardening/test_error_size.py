@@ -16,7 +16,8 @@ async def test_thousands_of_bad_items_get_invalid_argument_with_error_info(
     channel = channel_to(await start_server(SERVICES["pricing"][0], settings_for("pricing", single_redis)))
     bad = pri.Product(product_id="p\x00" * 50, display_name="\x1b" * 200, currency="ZZZ")
     request = pri.UpdatePricingConfigRequest(products=[bad] * 2000)
-    result = await invoke(channel, Call("/pricing.v1.PricingService/UpdatePricingConfig", request, admin=True))
+    update = Call("/pricing.v1.PricingService/UpdatePricingConfig", request, admin=True)
+    result = await invoke(channel, update)
 
     assert isinstance(result, grpc.aio.AioRpcError)
     assert (result.code(), reason(result)) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
