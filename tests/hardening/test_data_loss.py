@@ -11,6 +11,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from ops.v1 import ops_service_pb2 as ops
 from ops.v1 import ops_service_pb2_grpc
 
+from svckit.server import mutating_methods
 from tests.conftest import ADMIN_METADATA
 from tests.hardening.support import REDIS_CALLS, SERVICES, invoke, reason, settings_for
 
@@ -102,3 +103,14 @@ async def test_code_can_report_loss_and_hears_of_the_acknowledgement(single_redi
         assert reason(await invoke(channel, REDIS_CALLS["pricing"][1])) != "DATA_LOSS_UNACKNOWLEDGED"
     finally:
         await app.stop(0)
+
+
+def test_only_reads_are_served_while_a_loss_is_unacknowledged():
+    held = {path.rsplit("/", 1)[1] for path in mutating_methods(full for *_, full in SERVICES.values())}
+    assert held == {
+        *("Credit", "Debit", "CreateHold", "CaptureHold", "ReleaseHold", "SetLowBalanceThreshold"),
+        *("UpdatePricingConfig", "CreateDiscountCode", "DisableDiscountCode"),
+        *("ReserveDiscountCode", "ConfirmDiscountCode", "ReleaseDiscountCode"),
+        *("CreateCheckoutSession", "CreateTopUpSession", "TopUpWithSavedCard", "ConfigureAutoTopUp"),
+        *("RefundOrder", "HandleStripeEvent"),
+    }
