@@ -27,6 +27,12 @@ def start_rpc(time_remaining_s: float | None) -> None:
         _deadline.set(time.monotonic() + time_remaining_s - ANSWER_MARGIN_S)
 
 
+def remaining_s() -> float | None:
+    """Seconds this RPC's backend calls have left; None outside an RPC or without a caller deadline."""
+    left = _deadline.get() - time.monotonic()
+    return None if left == math.inf else max(0.0, left)
+
+
 def budget_s(ceiling_s: float) -> float:
     """Seconds one backend call may take: the configured ceiling, cut to what the caller has left."""
     return max(0.0, min(ceiling_s, _deadline.get() - time.monotonic()))
