@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from contextvars import ContextVar
 
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -38,15 +36,25 @@ def budget_s(ceiling_s: float) -> float:
     return max(0.0, min(ceiling_s, _deadline.get() - time.monotonic()))
 
 
-@asynccontextmanager
-async def bounded(ceiling_s: float, *, what: str = "Redis") -> AsyncIterator[None]:
+class bounded:
     """Ends the block with redis-py's TimeoutError (so: UNAVAILABLE) once `budget_s` has passed.
 
-    Everything inside, retries and reconnects included, shares the one budget.
+    Everything inside, retries and reconnects included, shares the one budget. A class, not an
+    asynccontextmanager: this wraps every Redis command, and a generator costs more.
     """
-    budget = budget_s(ceiling_s)
-    try:
-        async with asyncio.timeout(budget):
-            yield
-    except TimeoutError as exc:
-        raise RedisTimeoutError(f"{what} did not answer within {budget:.3f} s") from exc
+
+    __slots__ = ("_budget_s", "_timeout", "_what")
+
+    def __init__(self, ceiling_s: float, *, what: str = "Redis") -> None:
+        self._budget_s = budget_s(ceiling_s)
+        self._timeout = asyncio.timeout(self._budget_s)
+        self._what = what
+
+    async def __aenter__(self) -> None:
+        await self._timeout.__aenter__()
+
+    async def __aexit__(self, exc_type, exc, tb) -> bool | None:
+        try:
+            return await self._timeout.__aexit__(exc_type, exc, tb)
+        except TimeoutError as expired:
+            raise RedisTimeoutError(f"{self._what} did not answer within {self._budget_s:.3f} s") from expired
