@@ -170,7 +170,7 @@ def _as_service_error(exc: Exception, method: str) -> ServiceError:
         return exc
     if backend_unavailable(exc):
         log.warning("redis unavailable in %s: %s: %s", method, type(exc).__name__, exc)
-        return _BackendUnavailable("the service's Redis is unreachable; retry later")
+        return _BackendUnavailable("the service's Redis is down, hung or failing over; retry later")
     if isinstance(exc, grpc.aio.AioRpcError) and exc.code() in _PEER_UNAVAILABLE:
         return _DependencyUnavailable(f"a dependency is unavailable: {exc.details()}")
     if isinstance(exc, NotImplementedError):
