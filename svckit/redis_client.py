@@ -99,9 +99,16 @@ def backend_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, ResponseError) and any(word in str(exc) for word in _FAILOVER_ERRORS)
 
 
+_BLOCKING_READS = frozenset({"XREAD", "XREADGROUP", b"XREAD", b"XREADGROUP"})
+
+
 def _blocking_s(args: tuple) -> float:
-    """How long a command may block by its own arguments (XREAD/XREADGROUP ... BLOCK <ms>)."""
+    """How long a command may block by its own arguments (XREAD/XREADGROUP ... BLOCK <ms> ... STREAMS)."""
+    if not args or args[0] not in _BLOCKING_READS:  # other commands' arguments are data, never options
+        return 0.0
     for i, word in enumerate(args[:-1]):
+        if word in ("STREAMS", b"STREAMS"):
+            break
         if word in ("BLOCK", b"BLOCK"):
             return int(args[i + 1]) / 1000
     return 0.0
