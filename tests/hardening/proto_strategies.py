@@ -29,6 +29,7 @@ HOSTILE_TEXT = (
     "../../etc/passwd",
     "{acct}:log",  # a Redis hash tag and a key separator
     "%s%n%x",
+    "BLOCK",  # a Redis command option, as data
     "' OR 1=1 --",
     "ZZZ",
     "UDS",
