@@ -7,6 +7,7 @@ from balance_svc.ledger import Ledger
 from balance_svc.service import BalanceServicer
 from balance_svc.store import BalanceStore
 from svckit.clock import Clock, SystemClock
+from svckit.data_guard import DataGuard
 from svckit.redis_client import connect, script_pipe
 from svckit.server import AppServer, ServiceBinding, build_server
 
@@ -29,6 +30,6 @@ async def create_server(settings: Settings, *, clock: Clock | None = None) -> tu
         port=settings.balance_port,
         services=[binding],
         domain="balance.v1",
-        probe=redis.ping,
+        data_guard=DataGuard(redis, "balance"),
         on_stop=[redis.aclose] if pipe is None else [pipe.aclose, redis.aclose],
     )

@@ -66,6 +66,18 @@ class Settings(CommonSettings):
     )
 
     webhook_max_body_bytes: int = Field(256 * 1024, ge=1024, description="Largest webhook body accepted.")
+    webhook_header_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="A webhook connection that has not sent a whole request head this long after it opened "
+        "(or after its last response) is closed.",
+    )
+    webhook_body_timeout_s: float = Field(
+        10.0, gt=0, description="A webhook request whose body takes longer than this to arrive gets 408."
+    )
+    webhook_max_connections: int = Field(
+        256, ge=1, description="Open webhook connections past this many are answered 503 and closed."
+    )
     webhook_tolerance_s: int = Field(
         300, ge=1, description="Webhook timestamps older or further in the future than this are refused."
     )

@@ -35,6 +35,7 @@ from payment_svc.webhook_http import WebhookServer
 from payment_svc.webhooks import WebhookProcessor
 from priceledger_client import BalanceClient, PricingClient, ServiceClient
 from svckit.clock import Clock, SystemClock
+from svckit.data_guard import DataGuard
 from svckit.logs import request_id_var
 from svckit.redis_client import connect
 from svckit.server import AppServer, ServiceBinding, build_server
@@ -175,12 +176,8 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
         refunds=Refunds(orders=orders, checkout=checkout),
         webhooks=webhooks,
     )
-    webhook_server = WebhookServer(
-        webhooks,
-        host=settings.grpc_host,
-        port=settings.webhook_port,
-        max_body_bytes=settings.webhook_max_body_bytes,
-    )
+    guard = DataGuard(redis, "payment")
+    webhook_server = WebhookServer(webhooks, settings, guard)
     reconciler = consumer = None
     if stripe is not None:
         reconciler = Reconciler(
@@ -226,7 +223,7 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
         services=[binding],
         domain="payment.v1",
         admin_methods=ADMIN_METHODS,
-        probe=redis.ping,
+        data_guard=guard,
         on_start=[start_workers],
         on_stop=[stop_workers],
     )

@@ -6,6 +6,7 @@ import json
 
 import grpc
 
+from svckit import deadline
 from svckit.rpc_metrics import ClientMetricsInterceptor
 
 # gRPC itself re-sends a call answered UNAVAILABLE (or never sent), within the call's deadline. Every
@@ -20,11 +21,23 @@ RETRY_POLICY = {
 _SERVICE_CONFIG = json.dumps({"methodConfig": [{"name": [{}], "retryPolicy": RETRY_POLICY}]})
 
 
+class _PropagateDeadline(grpc.aio.UnaryUnaryClientInterceptor):
+    """A call made while serving an RPC ends by that RPC's deadline (its retries included), so the
+    caller gets the serving service's UNAVAILABLE answer, not its own DEADLINE_EXCEEDED."""
+
+    async def intercept_unary_unary(self, continuation, client_call_details, request):
+        left = deadline.remaining_s()
+        timeout = client_call_details.timeout
+        if left is not None and (timeout is None or timeout > left):
+            client_call_details = client_call_details._replace(timeout=max(left, 0.001))
+        return await continuation(client_call_details, request)
+
+
 def open_channel(addr: str) -> grpc.aio.Channel:
-    """A channel to `addr` (host:port) with the retry policy and the grpc_client_* metrics; plaintext
-    until TLS material exists."""
+    """A channel to `addr` (host:port) with the retry policy, the grpc_client_* metrics and, inside a
+    service's RPC, that RPC's deadline; plaintext until TLS material exists."""
     return grpc.aio.insecure_channel(
         addr,
         options=[("grpc.service_config", _SERVICE_CONFIG), ("grpc.enable_retries", 1)],
-        interceptors=[ClientMetricsInterceptor()],
+        interceptors=[ClientMetricsInterceptor(), _PropagateDeadline()],
     )

@@ -10,6 +10,7 @@ from pricing_svc.redemptions import Redemptions
 from pricing_svc.service import PricingServicer
 from pricing_svc.settings import Settings
 from svckit.clock import Clock, SystemClock
+from svckit.data_guard import DataGuard
 from svckit.redis_client import connect, register_scripts, script_pipe
 from svckit.server import AppServer, ServiceBinding, build_server
 
@@ -56,7 +57,7 @@ async def create_server(settings: Settings, *, clock: Clock | None = None) -> tu
         services=[binding],
         domain="pricing.v1",
         admin_methods=ADMIN_METHODS,
-        probe=redis.ping,
+        data_guard=DataGuard(redis, "pricing"),
         on_start=[cache.start],
         on_stop=[cache.stop, redis.aclose] if pipe is None else [cache.stop, pipe.aclose, redis.aclose],
     )

@@ -46,6 +46,12 @@ class CommonSettings(BaseSettings):
     redis_cluster_nodes: str = Field(
         "", description="Comma-separated host:port seeds; when set, Redis Cluster is used."
     )
+    redis_timeout_s: float = Field(
+        2.0,
+        gt=0,
+        description="Longest one Redis call may take, retries included, before the RPC fails UNAVAILABLE "
+        "(BACKEND_UNAVAILABLE); a caller's shorter gRPC deadline cuts it further.",
+    )
 
     pricing_service_addr: str = Field(
         "localhost:50051",

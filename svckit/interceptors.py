@@ -1,4 +1,5 @@
-"""One server interceptor: request id, admin check, error mapping and one log line per RPC worth logging."""
+"""One server interceptor: request id, deadline, admin check, undecodable requests, the data-loss hold,
+error mapping and one log line per RPC worth logging."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import time
 from collections.abc import Awaitable, Callable
 
 import grpc
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from svckit import deadline
 from svckit.auth import header, require_admin
-from svckit.errors import ServiceError, Unavailable
+from svckit.data_guard import DataGuard
+from svckit.errors import InvalidArgument, ServiceError, Unavailable
 from svckit.logs import request_id_var
+from svckit.redis_client import backend_unavailable
 from svckit.status import to_grpc_status
 
 log = logging.getLogger("rpc")
@@ -30,6 +32,14 @@ class _BackendUnavailable(Unavailable):
 
 class _DependencyUnavailable(Unavailable):
     reason = "DEPENDENCY_UNAVAILABLE"
+
+
+class _RequestUndecodable(InvalidArgument):
+    reason = "REQUEST_UNDECODABLE"
+
+
+# What the request deserializer hands the handler for bytes that do not parse; a request never is it.
+_UNDECODABLE = object()
 
 
 class _Unimplemented(ServiceError):
@@ -50,11 +60,20 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
     """
 
     def __init__(
-        self, domain: str, admin_methods: frozenset[str], admin_token: str | None, *, slow_ms: float = 500.0
+        self,
+        domain: str,
+        admin_methods: frozenset[str],
+        admin_token: str | None,
+        *,
+        slow_ms: float = 500.0,
+        data_guard: DataGuard | None = None,
+        mutating_methods: frozenset[str] = frozenset(),
     ) -> None:
         self._domain = domain
         self._admin_methods = admin_methods
         self._admin_token = admin_token
+        self._data_guard = data_guard
+        self._mutating_methods = mutating_methods
         self._slow_s = slow_ms / 1000
         self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
@@ -72,7 +91,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             return handler  # health Watch, reflection and unknown methods pass through
         wrapped = grpc.unary_unary_rpc_method_handler(
             self._wrap(method, handler.unary_unary),
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=_tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
         self._wrapped[method] = wrapped
@@ -80,6 +99,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 
     def _wrap(self, method: str, behavior):
         admin = method in self._admin_methods
+        guard = self._data_guard if method in self._mutating_methods else None
         domain = self._domain
         token = self._admin_token
         slow_s = self._slow_s
@@ -89,9 +109,14 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             metadata = context.invocation_metadata()
             # Only log lines carry the id, so it needs to be unique, not unguessable: 8 random bytes.
             request_id_var.set(header(metadata, "x-request-id") or os.urandom(8).hex())
+            deadline.start_rpc(context.time_remaining())
             try:
                 if admin:
                     require_admin(metadata, token)
+                if request is _UNDECODABLE:
+                    raise _RequestUndecodable(f"the request is not a valid {method} request message")
+                if guard is not None:
+                    guard.refuse_mutation()
                 response = await behavior(request, context)
             except Exception as exc:  # every failure leaves as a status with ErrorInfo
                 if isinstance(exc, grpc.aio.AbortError):
@@ -126,12 +151,26 @@ def _log_call(level: int, msg: str, method: str, code: str, started: float, reas
         log.log(level, msg, extra=fields)
 
 
+def _tolerant(deserialize: Callable[[bytes], object] | None) -> Callable[[bytes], object] | None:
+    """grpc answers UNKNOWN with a traceback per call when parsing fails; the handler answers instead."""
+    if deserialize is None:
+        return None
+
+    def parse(data: bytes) -> object:
+        try:
+            return deserialize(data)
+        except Exception:  # DecodeError, or a RecursionError for absurdly nested bytes
+            return _UNDECODABLE
+
+    return parse
+
+
 def _as_service_error(exc: Exception, method: str) -> ServiceError:
     if isinstance(exc, ServiceError):
         return exc
-    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
-        log.warning("redis unavailable in %s: %s", method, exc)
-        return _BackendUnavailable("the service's Redis is unreachable; retry later")
+    if backend_unavailable(exc):
+        log.warning("redis unavailable in %s: %s: %s", method, type(exc).__name__, exc)
+        return _BackendUnavailable("the service's Redis is down, hung or failing over; retry later")
     if isinstance(exc, grpc.aio.AioRpcError) and exc.code() in _PEER_UNAVAILABLE:
         return _DependencyUnavailable(f"a dependency is unavailable: {exc.details()}")
     if isinstance(exc, NotImplementedError):

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from importlib import resources
+from typing import cast
 
 from redis.asyncio import BlockingConnectionPool, Connection, Redis, RedisCluster
-from redis.asyncio.cluster import ClusterNode
+from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import ClusterNode, ClusterPipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
+from redis.exceptions import (
+    ClusterError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisClusterException,
+    ResponseError,
+    TryAgainError,
+)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from svckit import deadline
 from svckit.config import CommonSettings
 from svckit.redis_metrics import TimedScript
 from svckit.script_pipe import PipedScript, ScriptPipe
@@ -22,33 +35,132 @@ Script = AsyncScript | PipedScript | TimedScript  # called alike: `await script(
 # Cluster client cannot wait, so its per-node cap sits far above any burst (Redis allows 10000 clients).
 _POOL_CONNECTIONS = 256
 _POOL_WAIT_S = 5.0
+_CONNECT_TIMEOUT_S = 1.0
+_CEILING_FALLBACK_S = 2.0  # replaced by the redis_timeout_s setting in connect()
 _CLUSTER_CONNECTIONS_PER_NODE = 4096
 
 
+# Replies a failover, a restart or a full server gives for a while; the command may succeed on a retry.
+# redis-py gives most their own class (LOADING is a ConnectionError, CLUSTERDOWN and MASTERDOWN
+# ClusterErrors); a script's wrapped reply ("ERR Error running script ... READONLY ...") is found by name.
+_UNAVAILABLE_CLASSES = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    ClusterError,
+    RedisClusterException,
+    ReadOnlyError,
+    TryAgainError,
+    OutOfMemoryError,
+)
+_FAILOVER_ERRORS = ("CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN", "READONLY", "LOADING", "NOREPLICAS", "OOM ")
+
+
 def connect(settings: CommonSettings, *, decode_responses: bool = False) -> RedisClient:
-    """Connects lazily; retries dropped connections, so every script must be idempotent."""
+    """Connects lazily; retries dropped connections, so every script must be idempotent.
+
+    Each command, its retries and reconnects included, ends within `redis_timeout_s` (plus its own BLOCK
+    time) and within the calling RPC's deadline (svckit.deadline); a hung Redis then reads as redis-py's
+    TimeoutError. That one outer bound replaces a socket timeout, which would cut blocking reads short.
+    """
+    ceiling_s = settings.redis_timeout_s
+    # Retries back off 20, 40, 80 ms...: enough for a dropped connection or a failover's first replies,
+    # and cut short by the deadline anyway.
     retry = Retry(ExponentialBackoff(cap=0.5, base=0.02), retries=3)
     if settings.redis_cluster_nodes:
         nodes = [
             ClusterNode(host, int(port))
             for host, port in (n.strip().rsplit(":", 1) for n in settings.redis_cluster_nodes.split(","))
         ]
-        return RedisCluster(
+        cluster = _BoundedCluster(
             startup_nodes=nodes,
             decode_responses=decode_responses,
             retry=retry,
             max_connections=_CLUSTER_CONNECTIONS_PER_NODE,
+            socket_connect_timeout=min(ceiling_s, _CONNECT_TIMEOUT_S),
         )
+        cluster.ceiling_s = ceiling_s
+        return cluster
     pool = BlockingConnectionPool.from_url(
         settings.redis_url,
         max_connections=_POOL_CONNECTIONS,
-        timeout=_POOL_WAIT_S,
+        timeout=min(ceiling_s, _POOL_WAIT_S),
         decode_responses=decode_responses,
         retry=retry,
-        socket_connect_timeout=2,
+        socket_connect_timeout=min(ceiling_s, _CONNECT_TIMEOUT_S),
         health_check_interval=30,
     )
-    return Redis.from_pool(pool)
+    client = cast(_BoundedRedis, _BoundedRedis.from_pool(pool))
+    client.ceiling_s = ceiling_s
+    return client
+
+
+def backend_unavailable(exc: BaseException) -> bool:
+    """True for Redis failures a retry may cure: unreachable, hung, failing over, loading, read-only, full."""
+    if isinstance(exc, _UNAVAILABLE_CLASSES):
+        return True
+    return isinstance(exc, ResponseError) and any(word in str(exc) for word in _FAILOVER_ERRORS)
+
+
+_BLOCKING_READS = frozenset({"XREAD", "XREADGROUP", b"XREAD", b"XREADGROUP"})
+
+
+def _blocking_s(args: tuple) -> float:
+    """How long a command may block by its own arguments (XREAD/XREADGROUP ... BLOCK <ms> ... STREAMS)."""
+    if not args or args[0] not in _BLOCKING_READS:  # other commands' arguments are data, never options
+        return 0.0
+    for i, word in enumerate(args[:-1]):
+        if word in ("STREAMS", b"STREAMS"):
+            break
+        if word in ("BLOCK", b"BLOCK"):
+            return int(args[i + 1]) / 1000
+    return 0.0
+
+
+class _BoundedRedis(Redis):
+    """A Redis client whose every command and pipeline ends within the budget of svckit.deadline."""
+
+    ceiling_s = _CEILING_FALLBACK_S
+
+    async def execute_command(self, *args, **options):
+        async with deadline.bounded(self.ceiling_s + _blocking_s(args)):
+            return await super().execute_command(*args, **options)
+
+    def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> Pipeline:
+        pipe = _BoundedPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
+        pipe.ceiling_s = self.ceiling_s
+        return pipe
+
+
+class _BoundedPipeline(Pipeline):
+    ceiling_s = _CEILING_FALLBACK_S
+
+    async def execute(self, raise_on_error: bool = True):
+        async with deadline.bounded(self.ceiling_s):
+            return await super().execute(raise_on_error)
+
+
+class _BoundedCluster(RedisCluster):
+    """The Cluster client's twin of _BoundedRedis."""
+
+    ceiling_s = _CEILING_FALLBACK_S
+
+    async def execute_command(self, *args, **kwargs):
+        async with deadline.bounded(self.ceiling_s + _blocking_s(args)):
+            return await super().execute_command(*args, **kwargs)
+
+    def pipeline(self, transaction: bool | None = None, shard_hint: None = None) -> ClusterPipeline:
+        # redis-py declares ClusterPipeline._event_dispatcher without a value; its __init__ sets it.
+        pipe = _BoundedClusterPipeline(self, transaction)  # type: ignore[abstract]
+        pipe.ceiling_s = self.ceiling_s
+        return pipe
+
+
+class _BoundedClusterPipeline(ClusterPipeline):
+    ceiling_s = _CEILING_FALLBACK_S
+
+    async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True):
+        async with deadline.bounded(self.ceiling_s):
+            return await super().execute(raise_on_error, allow_redirections)
 
 
 def script_pipe(client: RedisClient) -> ScriptPipe | None:
@@ -63,6 +175,7 @@ def script_pipe(client: RedisClient) -> ScriptPipe | None:
         db=kwargs.get("db", 0),
         username=kwargs.get("username"),
         password=kwargs.get("password"),
+        timeout_s=getattr(client, "ceiling_s", _CEILING_FALLBACK_S),
     )
 
 

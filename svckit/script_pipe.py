@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 from collections import deque
 from collections.abc import Sequence
 
 import hiredis
-from redis.exceptions import BusyLoadingError, DataError, NoScriptError, ResponseError
+from redis._parsers.base import BaseParser
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import DataError, NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from svckit import deadline
 
 Word = str | bytes | int | float
 
 _RETRIES = 3  # as many as svckit.redis_client.connect's Retry, with its backoff
 _BACKOFF_BASE_S, _BACKOFF_CAP_S = 0.02, 0.5
-_CONNECT_TIMEOUT_S = 2.0
-_REPLY_TIMEOUT_S = 5.0  # redis-py's default socket timeout
+_CONNECT_TIMEOUT_S = 1.0
 
 
 class PipedScript:
@@ -42,10 +45,21 @@ class ScriptPipe:
     redis-py spends over 100 us of CPU per command (pool checkout, retry wrapper, timeout, a write per
     command); a call here costs a fifth of that, and the calls of one tick share a write. A resent script
     may run twice, so every script must be idempotent (ours are, by request id). Replies are bytes.
+
+    A call, its retries and reconnects included, ends within `timeout_s` and the calling RPC's deadline
+    (svckit.deadline); a connection that sends no reply for `timeout_s` is dropped and the calls on it
+    resent on a new one while their time lasts.
     """
 
     def __init__(
-        self, host: str, port: int, *, db: int = 0, username: str | None = None, password: str | None = None
+        self,
+        host: str,
+        port: int,
+        *,
+        db: int = 0,
+        username: str | None = None,
+        password: str | None = None,
+        timeout_s: float = 2.0,
     ) -> None:
         setup = []
         if password:
@@ -53,6 +67,7 @@ class ScriptPipe:
         if db:
             setup.append(_pack((b"SELECT", db)))
         self._host, self._port, self._setup = host, port, setup
+        self._timeout_s = timeout_s
         self._connection: _Connection | None = None
         self._opening: asyncio.Task[_Connection] | None = None
         self._closed = False
@@ -63,31 +78,40 @@ class ScriptPipe:
     async def execute(self, *words: Word) -> object:
         """Sends one command and returns its reply; raises redis-py's errors."""
         command = _pack(words)
+        loop = asyncio.get_running_loop()
+        # No timer per call (one costs as much as the rest of the call): the connection's watchdog
+        # fails each request whose deadline passes.
+        due = loop.time() + deadline.budget_s(self._timeout_s)
         failures = 0
         while True:
             connection = self._connection
             try:
                 if connection is None or connection.lost:
-                    connection = await self._connect()
-                return await connection.request(command)
+                    connection = await self._connect(due - loop.time())
+                return await connection.request(command, due)
             except (RedisConnectionError, RedisTimeoutError):
                 failures += 1
-                if failures > _RETRIES or self._closed:
+                left = due - loop.time()
+                if failures > _RETRIES or self._closed or left <= 0:
                     raise
-                await asyncio.sleep(min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**failures))
+                await asyncio.sleep(min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**failures, left))
 
     async def aclose(self) -> None:
         self._closed = True
         if self._connection is not None:
             self._connection.close()
 
-    async def _connect(self) -> _Connection:
+    async def _connect(self, left_s: float) -> _Connection:
         if self._closed:
             raise RedisConnectionError("the script pipe is closed")
         if self._opening is None:  # one connection attempt, however many calls wait for it
             self._opening = asyncio.ensure_future(self._open())
             self._opening.add_done_callback(self._opened)
-        return await asyncio.shield(self._opening)
+        try:
+            async with asyncio.timeout(max(left_s, 0)):  # only on a (re)connect, so the timer is rare
+                return await asyncio.shield(self._opening)
+        except TimeoutError as exc:
+            raise RedisTimeoutError(f"Timeout connecting to {self._host}:{self._port}") from exc
 
     def _opened(self, task: asyncio.Task[_Connection]) -> None:
         self._opening = None
@@ -97,9 +121,9 @@ class ScriptPipe:
     async def _open(self) -> _Connection:
         loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(_CONNECT_TIMEOUT_S):
+            async with asyncio.timeout(min(_CONNECT_TIMEOUT_S, self._timeout_s)):
                 _, connection = await loop.create_connection(
-                    lambda: _Connection(loop), self._host, self._port
+                    lambda: _Connection(loop, self._timeout_s), self._host, self._port
                 )
         except OSError as exc:
             raise RedisConnectionError(f"Error connecting to {self._host}:{self._port}: {exc}") from exc
@@ -107,7 +131,7 @@ class ScriptPipe:
             raise RedisTimeoutError(f"Timeout connecting to {self._host}:{self._port}") from exc
         try:
             for command in self._setup:
-                await connection.request(command)
+                await connection.request(command, loop.time() + self._timeout_s)
         except BaseException:
             connection.close()
             raise
@@ -115,28 +139,36 @@ class ScriptPipe:
 
 
 class _Connection(asyncio.Protocol):
-    """Requests queue their futures in order; replies arrive in the same order and resolve them."""
+    """Requests queue their futures in order; replies arrive in the same order and resolve them.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    One watchdog timer serves every request: it fails each request whose deadline has passed, and the
+    whole connection once Redis has sent no reply at all for `reply_timeout_s` (it hangs).
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, reply_timeout_s: float) -> None:
         self._loop = loop
+        self._reply_timeout_s = reply_timeout_s
         self._reader = hiredis.Reader(replyError=ResponseError)
         self._transport: asyncio.Transport | None = None
-        self._waiting: deque[asyncio.Future] = deque()
+        self._waiting: deque[tuple[asyncio.Future, float]] = deque()  # (future, loop time it is due)
         self._unsent: list[bytes] = []
-        self._replies = 0
+        self._progress_at = 0.0  # loop time of the last reply, or of a request sent to an idle connection
         self._watchdog: asyncio.TimerHandle | None = None
+        self._watchdog_at = math.inf
         self.lost = False
 
-    def request(self, command: bytes) -> asyncio.Future:
+    def request(self, command: bytes, due: float) -> asyncio.Future:
         if self.lost:
             raise RedisConnectionError("Connection to Redis lost")
         future = self._loop.create_future()
-        self._waiting.append(future)
+        if not self._waiting:
+            self._progress_at = self._loop.time()
+        self._waiting.append((future, due))
         if not self._unsent:  # the first call of this tick schedules the write for all of them
             self._loop.call_soon(self._flush)
         self._unsent.append(command)
-        if self._watchdog is None:
-            self._watchdog = self._loop.call_later(_REPLY_TIMEOUT_S, self._check_progress, self._replies)
+        if due < self._watchdog_at:
+            self._arm(due)
         return future
 
     def _flush(self) -> None:
@@ -145,15 +177,29 @@ class _Connection(asyncio.Protocol):
             self._transport.write(b"".join(self._unsent))
         self._unsent.clear()
 
-    def _check_progress(self, replies_before: int) -> None:
-        """Redis answers in order, so no reply at all for a whole timeout means it hangs."""
-        self._watchdog = None
+    def _arm(self, at: float) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        self._watchdog_at = at
+        self._watchdog = self._loop.call_at(at, self._check)
+
+    def _check(self) -> None:
+        self._watchdog, self._watchdog_at = None, math.inf
         if not self._waiting:
             return
-        if self._replies == replies_before:
-            self._fail(RedisTimeoutError(f"Redis sent no reply for {_REPLY_TIMEOUT_S} s"))
+        now = self._loop.time()
+        if now - self._progress_at >= self._reply_timeout_s:  # Redis answers in order: it hangs
+            self._fail(RedisTimeoutError(f"Redis sent no reply for {self._reply_timeout_s} s"))
             return
-        self._watchdog = self._loop.call_later(_REPLY_TIMEOUT_S, self._check_progress, self._replies)
+        next_at = self._progress_at + self._reply_timeout_s
+        for future, due in self._waiting:
+            if future.done():
+                continue
+            if due <= now:  # its reply may still come; data_received skips it then
+                future.set_exception(RedisTimeoutError("Redis did not answer within the call's deadline"))
+            else:
+                next_at = min(next_at, due)
+        self._arm(next_at)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
@@ -162,9 +208,8 @@ class _Connection(asyncio.Protocol):
         self._reader.feed(data)
         try:
             while (reply := self._reader.gets()) is not False:
-                self._replies += 1
-                future = self._waiting.popleft()
-                if future.done():  # its caller was cancelled
+                future, _ = self._waiting.popleft()
+                if future.done():  # its caller was cancelled or ran out of time
                     continue
                 if isinstance(reply, ResponseError):
                     future.set_exception(_error(str(reply)))
@@ -172,6 +217,8 @@ class _Connection(asyncio.Protocol):
                     future.set_result(reply)
         except hiredis.ProtocolError as exc:
             self._fail(RedisConnectionError(f"Redis protocol error: {exc}"))
+            return
+        self._progress_at = self._loop.time()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._fail(RedisConnectionError(f"Connection to Redis lost: {exc or 'closed by the server'}"))
@@ -184,23 +231,20 @@ class _Connection(asyncio.Protocol):
         self.lost = True
         if self._watchdog is not None:
             self._watchdog.cancel()
-            self._watchdog = None
+            self._watchdog, self._watchdog_at = None, math.inf
         if self._transport is not None:
             self._transport.abort()
         self._unsent.clear()
         while self._waiting:
-            future = self._waiting.popleft()
+            future, _ = self._waiting.popleft()
             if not future.done():
                 future.set_exception(error)
 
 
 def _error(message: str) -> Exception:
-    """The exception redis-py raises for this error reply (the ones our callers tell apart)."""
-    if message.startswith("NOSCRIPT"):
-        return NoScriptError(message)
-    if message.startswith("LOADING"):
-        return BusyLoadingError(message)  # a ConnectionError: retried, as redis-py does
-    return ResponseError(message)
+    """The exception redis-py raises for this error reply: LOADING is a ConnectionError (so retried),
+    NOSCRIPT, READONLY, MASTERDOWN... have their own classes."""
+    return BaseParser.parse_error(message)
 
 
 def _pack(words: Sequence[Word]) -> bytes:

@@ -6,16 +6,19 @@ import asyncio
 import importlib.util
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import grpc
+from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from ops.v1 import ops_service_pb2_grpc
 
-from svckit import logs
+from svckit import logs, ops
 from svckit.config import CommonSettings
+from svckit.data_guard import DataGuard
 from svckit.interceptors import ServiceInterceptor
 from svckit.metrics import MetricsExporter
 from svckit.redis_metrics import REDIS_UP
@@ -48,6 +51,7 @@ class AppServer:
     service_names: tuple[str, ...]
     probe: Callable[[], Awaitable[object]] | None
     probe_interval_s: float
+    data_guard: DataGuard | None = None
     on_start: Sequence[Callable[[], Awaitable[None]]] = ()
     on_stop: Sequence[Callable[[], Awaitable[None]]] = ()
     _tasks: list[asyncio.Task] = field(default_factory=list)
@@ -72,10 +76,14 @@ class AppServer:
         ok = True
         if self.probe is not None:
             try:
-                await asyncio.wait_for(self.probe(), timeout=max(self.probe_interval_s, 0.5))
+                # In this task, not wait_for's: a probe failing as it is cancelled leaves no orphan error.
+                async with asyncio.timeout(max(self.probe_interval_s, 0.5)):
+                    await self.probe()
             except Exception as exc:  # any failure means not ready
                 ok = False
                 log.warning("health probe failed: %s", exc)
+        if self.data_guard is not None and self.data_guard.loss is not None:
+            ok = False
         status = SERVING if ok else NOT_SERVING
         REDIS_UP.set(ok)
         for name in ("", *self.service_names):
@@ -95,16 +103,38 @@ def build_server(
     domain: str,
     admin_methods: frozenset[str] = frozenset(),
     probe: Callable[[], Awaitable[object]] | None = None,
+    data_guard: DataGuard | None = None,
     on_start: Sequence[Callable[[], Awaitable[None]]] = (),
     on_stop: Sequence[Callable[[], Awaitable[None]]] = (),
 ) -> tuple[AppServer, int]:
-    """Mounts the services with health and reflection and binds `grpc_host:port` (0 = ephemeral)."""
+    """Mounts the services with health and reflection and binds `grpc_host:port` (0 = ephemeral).
+
+    With a `data_guard`, OpsService is mounted too (admin only), the guard's epoch check is the health
+    probe (it reads Redis, so it replaces `probe`), and the services' mutating methods are refused while
+    the guard holds an unacknowledged loss.
+    """
     token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    if data_guard is not None:
+        services = [
+            *services,
+            ServiceBinding(
+                ops_service_pb2_grpc.add_OpsServiceServicer_to_server,
+                ops.OpsServicer(data_guard),
+                ops.SERVICE_NAME,
+            ),
+        ]
+        admin_methods = admin_methods | ops.METHODS
+        probe = data_guard.check
+    interceptor = ServiceInterceptor(
+        domain,
+        admin_methods,
+        token,
+        slow_ms=settings.log_slow_rpc_ms,
+        data_guard=data_guard,
+        mutating_methods=mutating_methods(b.name for b in services),
+    )
     server = grpc.aio.server(
-        interceptors=[
-            ServerMetricsInterceptor(),  # first, so it sees the code the error mapping chose
-            ServiceInterceptor(domain, admin_methods, token, slow_ms=settings.log_slow_rpc_ms),
-        ],
+        interceptors=[ServerMetricsInterceptor(), interceptor],  # metrics first: they see the mapped code
         options=[("grpc.so_reuseport", 1 if settings.grpc_reuseport else 0)],
     )
     for binding in services:
@@ -121,10 +151,32 @@ def build_server(
         service_names=names,
         probe=probe,
         probe_interval_s=settings.health_probe_interval_s,
+        data_guard=data_guard,
         on_start=(exporter.start, *on_start),
         on_stop=(*on_stop, exporter.stop),
     )
     return app, bound
+
+
+# Methods that only read: AIP's standard Get and List, VerifyAccount's recomputation, and any method
+# marked `option idempotency_level = NO_SIDE_EFFECTS`. Every other method of a service mutates.
+_READ_VERBS = ("Get", "List", "Verify")
+
+
+def mutating_methods(service_names: Iterable[str]) -> frozenset[str]:
+    """Full method paths (`/pkg.Service/Method`) of the methods that may write; OpsService's never count."""
+    pool = descriptor_pool.Default()
+    found = set()
+    for name in service_names:
+        if name == ops.SERVICE_NAME:
+            continue
+        for method in pool.FindServiceByName(name).methods:
+            reads = method.name.startswith(_READ_VERBS) or (
+                method.GetOptions().idempotency_level == descriptor_pb2.MethodOptions.NO_SIDE_EFFECTS
+            )
+            if not reads:
+                found.add(f"/{name}/{method.name}")
+    return frozenset(found)
 
 
 def run(settings: S, create_server: Callable[[S], Awaitable[tuple[AppServer, int]]]) -> None:

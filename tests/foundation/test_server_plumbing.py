@@ -33,6 +33,7 @@ SERVICES = [
 ]
 HEALTH = "grpc.health.v1.Health"
 REFLECTION = "grpc.reflection.v1alpha.ServerReflection"
+OPS = "ops.v1.OpsService"
 
 
 async def _health(channel: grpc.aio.Channel, service: str = "") -> int:
@@ -53,7 +54,8 @@ async def _wait_for_health(channel, wanted: int, deadline_s: float = 10.0) -> in
 
 
 async def test_health_is_serving_then_not_serving_while_redis_is_down(tmp_path, start_server, channel_to):
-    with RedisProcess(tmp_path, appendonly=False) as own_redis:
+    # Durable, so the restarted Redis still holds the deployment epoch (else: data loss, NOT_SERVING).
+    with RedisProcess(tmp_path, appendonly=True) as own_redis:
         settings = BalanceSettings(**base_settings(redis_url=own_redis.url))
         channel = channel_to(await start_server(create_balance, settings))
         assert await _health(channel) == health_pb2.HealthCheckResponse.SERVING
@@ -78,7 +80,7 @@ async def test_reflection_lists_the_service_health_and_reflection(
         names = await asyncio.to_thread(
             lambda: set(ProtoReflectionDescriptorDatabase(sync_channel).get_services())
         )
-    assert names == {module.DESCRIPTOR.services_by_name[name].full_name, HEALTH, REFLECTION}
+    assert names == {module.DESCRIPTOR.services_by_name[name].full_name, OPS, HEALTH, REFLECTION}
 
 
 def _admin_call(channel: grpc.aio.Channel, metadata=None):

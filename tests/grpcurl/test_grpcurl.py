@@ -94,6 +94,7 @@ async def test_readme_grpcurl_commands_list_describe_quote_and_administer(addrs)
     assert set(listing.split()) == {
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
+        "ops.v1.OpsService",
         "pricing.v1.PricingService",
     }
     assert (
