@@ -40,8 +40,8 @@ def translate(err: grpc.aio.AioRpcError, peer: str) -> ServiceError:
 class _Peer:
     name = ""
 
-    def __init__(self, addr: str, timeout_s: float) -> None:
-        self._channel = peer_channel(addr)
+    def __init__(self, addr: str, timeout_s: float, credentials: grpc.ChannelCredentials | None) -> None:
+        self._channel = peer_channel(addr, credentials)
         self._timeout_s = timeout_s
 
     async def _call(self, method, request):
@@ -57,8 +57,8 @@ class _Peer:
 class PricingClient(_Peer):
     name = "pricing_svc"
 
-    def __init__(self, addr: str, timeout_s: float) -> None:
-        super().__init__(addr, timeout_s)
+    def __init__(self, addr: str, timeout_s: float, credentials: grpc.ChannelCredentials | None) -> None:
+        super().__init__(addr, timeout_s, credentials)
         self._stub = pricing_service_pb2_grpc.PricingServiceStub(self._channel)
 
     async def quote(self, product_id: str, discount_code: str, account_id: str) -> pri.Quote:
@@ -96,8 +96,8 @@ class PricingClient(_Peer):
 class BalanceClient(_Peer):
     name = "balance_svc"
 
-    def __init__(self, addr: str, timeout_s: float) -> None:
-        super().__init__(addr, timeout_s)
+    def __init__(self, addr: str, timeout_s: float, credentials: grpc.ChannelCredentials | None) -> None:
+        super().__init__(addr, timeout_s, credentials)
         self._stub = balance_service_pb2_grpc.BalanceServiceStub(self._channel)
 
     async def credit_top_up(

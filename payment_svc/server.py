@@ -23,13 +23,13 @@ from payment_svc.service import Domain, PaymentServicer
 from payment_svc.stripe_gateway import StripeGateway
 from payment_svc.webhook_http import WebhookServer
 from payment_svc.webhooks import WebhookProcessor
+from svckit import tls
 from svckit.clock import Clock, SystemClock
 from svckit.redis_client import connect
 from svckit.server import AppServer, ServiceBinding, build_server, cancel_and_wait
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = payment_service_pb2.DESCRIPTOR.services_by_name["PaymentService"].full_name
-ADMIN_METHODS = frozenset({f"/{SERVICE_NAME}/RefundOrder"})
 
 
 @dataclass
@@ -62,8 +62,9 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
         log.warning("webhooks not configured: STRIPE_WEBHOOK_SECRET is unset; every event is refused")
     redis = connect(settings, decode_responses=True)
     stripe = StripeGateway(settings) if settings.stripe_secret_key is not None else None
-    pricing = PricingClient(settings.pricing_service_addr, settings.peer_timeout_s)
-    balance = BalanceClient(settings.balance_service_addr, settings.peer_timeout_s)
+    credentials = tls.channel_credentials(settings, service="payment")  # calls as the `payment` identity
+    pricing = PricingClient(settings.pricing_service_addr, settings.peer_timeout_s, credentials)
+    balance = BalanceClient(settings.balance_service_addr, settings.peer_timeout_s, credentials)
     orders = OrderStore(redis)
     customers = Customers(redis, stripe)
     fulfilment = Fulfilment(
@@ -163,7 +164,6 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
         port=settings.payment_port,
         services=[binding],
         domain="payment.v1",
-        admin_methods=ADMIN_METHODS,
         probe=redis.ping,
         on_start=[start_workers],
         on_stop=[stop_workers],

@@ -1,4 +1,4 @@
-"""Client channels to peer services, with gRPC's built-in retry policy for transient failures."""
+"""Client channels to peer services: mTLS credentials and gRPC's retry policy for transient failures."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ _SERVICE_CONFIG = json.dumps(
 )
 
 
-def peer_channel(addr: str) -> grpc.aio.Channel:
-    return grpc.aio.insecure_channel(
-        addr, options=[("grpc.service_config", _SERVICE_CONFIG), ("grpc.enable_retries", 1)]
-    )
+def peer_channel(addr: str, credentials: grpc.ChannelCredentials | None = None) -> grpc.aio.Channel:
+    """Plaintext only without credentials, which svckit.tls.channel_credentials gives in dev mode alone."""
+    options = [("grpc.service_config", _SERVICE_CONFIG), ("grpc.enable_retries", 1)]
+    if credentials is None:
+        return grpc.aio.insecure_channel(addr, options=options)
+    return grpc.aio.secure_channel(addr, credentials, options=options)

@@ -1,4 +1,4 @@
-"""One server interceptor: request id, admin check, error mapping and one log line per RPC worth logging."""
+"""One server interceptor: request id, error mapping and one log line per RPC worth logging."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import grpc
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from svckit.auth import header, require_admin
+from svckit.auth import header
 from svckit.errors import ServiceError, Unavailable
 from svckit.logs import request_id_var
 from svckit.status import to_grpc_status
@@ -49,12 +49,8 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
     slow one at WARNING, a refused one at INFO and one the service failed at WARNING.
     """
 
-    def __init__(
-        self, domain: str, admin_methods: frozenset[str], admin_token: str | None, *, slow_ms: float = 500.0
-    ) -> None:
+    def __init__(self, domain: str, *, slow_ms: float = 500.0) -> None:
         self._domain = domain
-        self._admin_methods = admin_methods
-        self._admin_token = admin_token
         self._slow_s = slow_ms / 1000
         self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
@@ -79,9 +75,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         return wrapped
 
     def _wrap(self, method: str, behavior):
-        admin = method in self._admin_methods
         domain = self._domain
-        token = self._admin_token
         slow_s = self._slow_s
 
         async def handle(request, context: grpc.aio.ServicerContext):
@@ -90,8 +84,6 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             # Only log lines carry the id, so it needs to be unique, not unguessable: 8 random bytes.
             request_id_var.set(header(metadata, "x-request-id") or os.urandom(8).hex())
             try:
-                if admin:
-                    require_admin(metadata, token)
                 response = await behavior(request, context)
             except Exception as exc:  # every failure leaves as a status with ErrorInfo
                 if isinstance(exc, grpc.aio.AbortError):

@@ -14,7 +14,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from svckit import logs
+from svckit import logs, policy, tls
 from svckit.config import CommonSettings
 from svckit.interceptors import ServiceInterceptor
 from svckit.tasks import cancel_and_wait
@@ -89,24 +89,26 @@ def build_server(
     port: int,
     services: Sequence[ServiceBinding],
     domain: str,
-    admin_methods: frozenset[str] = frozenset(),
     probe: Callable[[], Awaitable[object]] | None = None,
     on_start: Sequence[Callable[[], Awaitable[None]]] = (),
     on_stop: Sequence[Callable[[], Awaitable[None]]] = (),
 ) -> tuple[AppServer, int]:
     """Mounts the services with health and reflection and binds `grpc_host:port` (0 = ephemeral)."""
-    token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    names = tuple(b.name for b in services)
     server = grpc.aio.server(
-        interceptors=[ServiceInterceptor(domain, admin_methods, token, slow_ms=settings.log_slow_rpc_ms)],
+        # The policy runs inside ServiceInterceptor, which maps its refusals to statuses with ErrorInfo.
+        interceptors=[
+            ServiceInterceptor(domain, slow_ms=settings.log_slow_rpc_ms),
+            policy.from_settings(settings, names),
+        ],
         options=[("grpc.so_reuseport", 1 if settings.grpc_reuseport else 0)],
     )
     for binding in services:
         binding.add_to_server(binding.servicer, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    names = tuple(b.name for b in services)
     reflection.enable_server_reflection((*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    bound = server.add_insecure_port(f"{settings.grpc_host}:{port}")
+    bound = tls.bind(server, f"{settings.grpc_host}:{port}", settings, service=domain.split(".")[0])
     app = AppServer(
         server=server,
         health=health_servicer,

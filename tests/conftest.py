@@ -56,8 +56,9 @@ def any_redis(request) -> dict[str, str]:
 
 
 def base_settings(**overrides) -> dict:
-    """Ephemeral ports, fast health probes and the test admin token."""
+    """Ephemeral ports, fast health probes, the test admin token; plaintext dev mode (TLS: tests/security)."""
     return {
+        "plaintext_dev_mode": True,
         "grpc_host": "127.0.0.1",
         "pricing_port": 0,
         "balance_port": 0,

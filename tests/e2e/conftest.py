@@ -86,6 +86,7 @@ def e2e(tmp_path_factory) -> Iterator[Endpoints]:
         "balance_service_addr": addrs["balance"],
         "payment_service_addr": addrs["payment"],
         "admin_token": ADMIN_TOKEN,
+        "plaintext_dev_mode": True,  # mTLS: test_story_tls.py
         "stripe_secret_key": "sk_test_e2e",
         "stripe_webhook_secret": WEBHOOK_SECRET,
         "stripe_api_base": fake_url,

@@ -1,0 +1,48 @@
+"""One structured audit record per privileged call or policy refusal, on the `audit` logger (always INFO)."""
+
+from __future__ import annotations
+
+import logging
+
+from google.protobuf import descriptor
+from google.protobuf.message import Message
+
+from svckit.identity import Caller
+
+log = logging.getLogger("audit")
+# Audit records are not diagnostics: LOG_LEVEL=WARNING must not drop them.
+log.setLevel(logging.INFO)
+
+MAX_VALUE_CHARS = 256
+_SKIPPED = (descriptor.FieldDescriptor.TYPE_MESSAGE, descriptor.FieldDescriptor.TYPE_BYTES)
+
+
+def record(method: str, caller: Caller, outcome: str, request: Message, error_reason: str = "") -> None:
+    """`outcome` is OK or the status code; the request's scalar fields say what was asked (ids, amounts)."""
+    fields: dict[str, object] = {
+        "method": method,
+        "outcome": outcome,
+        **caller.audit_fields(),
+        "request": request_summary(request),
+    }
+    if error_reason:
+        fields["error_reason"] = error_reason
+    log.info("audit", extra=fields)
+
+
+def request_summary(request: Message) -> dict[str, object]:
+    """Set scalar fields only (enums by name, long text cut): never payloads, never nested messages."""
+    out: dict[str, object] = {}
+    for field, value in request.ListFields():
+        if field.type in _SKIPPED or not isinstance(value, str | int | float):  # repeated: a container
+            continue
+        if field.type == descriptor.FieldDescriptor.TYPE_ENUM:
+            value = (
+                field.enum_type.values_by_number[value].name
+                if value in field.enum_type.values_by_number
+                else value
+            )
+        elif isinstance(value, str):
+            value = value[:MAX_VALUE_CHARS]
+        out[field.name] = value
+    return out

@@ -1,0 +1,187 @@
+"""The access policy declared in the protos (access.v1.access) and the one interceptor that enforces it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+import grpc
+from access.v1 import access_pb2
+from google.protobuf import descriptor, descriptor_pool
+
+from svckit import audit
+from svckit.config import CommonSettings
+from svckit.errors import PermissionDenied, ServiceError, Unauthenticated
+from svckit.identity import Authenticator, Caller, caller_var
+from svckit.tokens import BearerToken, TokenBook, hash_token
+
+log = logging.getLogger("policy")
+
+
+class RoleMissing(PermissionDenied):
+    """The caller has an identity, but not a role the method's policy asks for."""
+
+    reason = "ROLE_MISSING"
+
+
+class PolicyError(ValueError):
+    """A declared policy that cannot be enforced (an unknown reason, a method nobody may call)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset[str]
+    any_authenticated: bool = False
+    audited: bool = False
+
+    def admits(self, caller: Caller) -> bool:
+        # The plaintext dev caller has no identity but holds roles: it may read too.
+        if self.any_authenticated and (caller.authenticated or caller.roles):
+            return True
+        return not self.roles.isdisjoint(caller.roles)
+
+
+@dataclass(frozen=True)
+class MethodPolicy:
+    """`rule` applies unless the request's `reason_field` picks one of `by_reason`; `unlisted` otherwise."""
+
+    method: str
+    rule: Rule
+    reason_field: str = ""
+    by_reason: Mapping[int, Rule] | None = None
+
+    def rule_for(self, request) -> Rule:
+        if self.by_reason is None:
+            return self.rule
+        return self.by_reason.get(getattr(request, self.reason_field), self.rule)
+
+
+def method_policy(method: descriptor.MethodDescriptor) -> MethodPolicy | None:
+    """The method's declared policy; None when it declares none (and so may not be called)."""
+    options = method.GetOptions()
+    if not options.HasExtension(access_pb2.access):
+        return None
+    declared = options.Extensions[access_pb2.access]
+    path = f"/{method.containing_service.full_name}/{method.name}"
+    rule = Rule(frozenset(declared.roles), declared.any_authenticated, declared.audited)
+    if not declared.reason_field:
+        if declared.reasons:
+            raise PolicyError(f"{path}: reasons without a reason_field")
+        if not (rule.roles or rule.any_authenticated):
+            raise PolicyError(f"{path}: no role may call it")
+        return MethodPolicy(path, rule)
+    field = method.input_type.fields_by_name.get(declared.reason_field)
+    if field is None or field.enum_type is None:
+        raise PolicyError(f"{path}: reason_field {declared.reason_field!r} is not an enum field")
+    by_reason: dict[int, Rule] = {}
+    for entry in declared.reasons:
+        value = field.enum_type.values_by_name.get(entry.reason)
+        if value is None or not entry.roles:
+            raise PolicyError(f"{path}: reason {entry.reason!r} is unknown or has no roles")
+        by_reason[value.number] = Rule(frozenset(entry.roles), audited=entry.audited or declared.audited)
+    # A reason without a rule needs a role that may call the method at all; the service then refuses the
+    # reason itself (INVALID_ARGUMENT), so a stranger learns nothing about which reasons exist.
+    anyone_listed = Rule(frozenset().union(*(r.roles for r in by_reason.values())), audited=declared.audited)
+    return MethodPolicy(path, anyone_listed, declared.reason_field, by_reason)
+
+
+def load(service_names: Iterable[str]) -> dict[str, MethodPolicy | None]:
+    """Every method of the named services, with its policy or None (refused)."""
+    pool = descriptor_pool.Default()
+    out: dict[str, MethodPolicy | None] = {}
+    for name in service_names:
+        service = pool.FindServiceByName(name)
+        for method in service.methods:
+            out[f"/{service.full_name}/{method.name}"] = method_policy(method)
+    return out
+
+
+class PolicyInterceptor(grpc.aio.ServerInterceptor):
+    """Authenticates each call of the policed services and admits it only as their policy says.
+
+    Methods of other services (health, reflection) pass untouched: they need no credential (the TLS
+    handshake still asks for a client certificate when TLS_REQUIRE_CLIENT_CERT is on). A refusal raises a
+    ServiceError, which the ServiceInterceptor outside this one turns into a status with ErrorInfo; the
+    handler never runs, so nothing is written.
+    """
+
+    def __init__(self, policies: Mapping[str, MethodPolicy | None], authenticator: Authenticator) -> None:
+        self._policies = policies
+        self._authenticator = authenticator
+        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        method = details.method
+        cached = self._wrapped.get(method)
+        if cached is not None:
+            return cached
+        handler = await continuation(details)
+        if method not in self._policies or handler is None or handler.unary_unary is None:
+            return handler
+        wrapped = grpc.unary_unary_rpc_method_handler(
+            self._wrap(method, self._policies[method], handler.unary_unary),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+        self._wrapped[method] = wrapped
+        return wrapped
+
+    def _wrap(self, method: str, policy: MethodPolicy | None, behavior):
+        authenticator = self._authenticator
+
+        async def handle(request, context: grpc.aio.ServicerContext):
+            caller = Caller(None, frozenset())
+            try:
+                caller = authenticator.caller(context)
+                rule = _admit(method, policy, caller, request)
+            except ServiceError as refusal:
+                audit.record(method, caller, refusal.code, request, refusal.reason)
+                raise
+            caller_var.set(caller)
+            if not rule.audited:
+                return await behavior(request, context)
+            try:
+                response = await behavior(request, context)
+            except ServiceError as exc:
+                audit.record(method, caller, exc.code, request, exc.reason)
+                raise
+            except Exception:
+                audit.record(method, caller, "FAILED", request)
+                raise
+            audit.record(method, caller, "OK", request)
+            return response
+
+        return handle
+
+
+def _admit(method: str, policy: MethodPolicy | None, caller: Caller, request) -> Rule:
+    if policy is None:
+        raise RoleMissing(f"{method} declares no access policy, so no one may call it")
+    rule = policy.rule_for(request)
+    if rule.admits(caller):
+        return rule
+    if not caller.authenticated:
+        raise Unauthenticated(f"{method} needs a client certificate or an 'authorization: Bearer' token")
+    raise RoleMissing(f"{caller.identity} may not call {method}: it needs one of {sorted(rule.roles)}")
+
+
+def from_settings(settings: CommonSettings, service_names: Iterable[str]) -> PolicyInterceptor:
+    """The interceptor for a server's services; ADMIN_TOKEN, if set, is one more token: admin-token."""
+    tokens = list(settings.bearer_tokens)
+    if settings.admin_token is not None:
+        secret = settings.admin_token.get_secret_value()
+        tokens.append(
+            BearerToken(name="admin-token", identity="admin", roles=["admin"], sha256=hash_token(secret))
+        )
+    authenticator = Authenticator(
+        TokenBook(tokens),
+        settings.service_roles,
+        settings.trust_domain,
+        plaintext_dev=settings.plaintext_dev_mode,
+    )
+    return PolicyInterceptor(load(service_names), authenticator)
