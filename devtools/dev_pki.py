@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from svckit.config import CommonSettings
 from svckit.tokens import hash_token
 
 TRUST_DOMAIN = "priceledger.local"
@@ -164,12 +165,13 @@ def dev_admin_token(folder: Path) -> str:
     return path.read_text().strip()
 
 
-def service_env(folder: Path, service: str, admin_token: str) -> dict[str, str]:
-    """The environment that runs `service` with mTLS on and the dev admin token as its only bearer token."""
+def stack_env(folder: Path, admin_token: str) -> dict[str, str]:
+    """mTLS settings every process of a stack can share: `{service}` picks each one's own certificate
+    (pricing, balance, payment; admin-cli for tools), and the dev admin token is the one bearer token."""
     entry = {"name": DEV_ADMIN_TOKEN_NAME, "identity": "dev-admin", "roles": ["admin"]}
     return {
-        "TLS_CERT_FILE": str(folder / f"{service}.pem"),
-        "TLS_KEY_FILE": str(folder / f"{service}-key.pem"),
+        "TLS_CERT_FILE": str(folder / "{service}.pem"),
+        "TLS_KEY_FILE": str(folder / "{service}-key.pem"),
         "TLS_CA_FILE": str(folder / "ca.pem"),
         "TRUST_DOMAIN": TRUST_DOMAIN,
         "BEARER_TOKENS": json.dumps([{**entry, "sha256": hash_token(admin_token)}]),
@@ -177,24 +179,18 @@ def service_env(folder: Path, service: str, admin_token: str) -> dict[str, str]:
 
 
 def configure_run_stack(state_dir: Path) -> None:
-    """`make run`: mTLS on unless PLAINTEXT_DEV_MODE is set; sets this process's environment, which the
-    services inherit, and prints how to call them. The run_stack process probes health as `admin-cli`."""
-    if os.environ.get("PLAINTEXT_DEV_MODE", "").lower() in ("1", "true", "yes"):
+    """`make run`: mTLS on (unless PLAINTEXT_DEV_MODE is set) through this process's environment, which
+    the services inherit and its health probes read; prints the dev admin token and how to call."""
+    if CommonSettings().plaintext_dev_mode:
         return
     folder = ensure(state_dir / "pki")
     token = dev_admin_token(folder)
-    os.environ.update(service_env(folder, "admin-cli", token))
-    os.environ.update(
-        {
-            "TLS_CLIENT_CERT_FILE": str(folder / "admin-cli.pem"),
-            "TLS_CLIENT_KEY_FILE": str(folder / "admin-cli-key.pem"),
-        }
-    )
-    # Each service presents its own certificate: run_stack's children read *_SERVICE_TLS_* below.
-    print(f"mTLS on: dev CA and certificates in {folder}; dev admin token: {token}", flush=True)
+    os.environ.update(stack_env(folder, token))
+    print(f"mTLS on: dev CA, certificates and keys in {folder} (never commit them)", flush=True)
+    print(f"dev admin token: {token}", flush=True)
     print(
-        f"  grpcurl -cacert {folder}/ca.pem -cert {folder}/admin-cli.pem -key {folder}/admin-cli-key.pem "
-        f'-H "authorization: Bearer {token}" localhost:50051 list',
+        f"for grpcurl and priceledger: export ADMIN_TOKEN={token} TLS_CA_FILE={folder}/ca.pem "
+        f"TLS_CLIENT_CERT_FILE={folder}/admin-cli.pem TLS_CLIENT_KEY_FILE={folder}/admin-cli-key.pem",
         flush=True,
     )
 

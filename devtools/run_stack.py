@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlparse
 
+from devtools import dev_pki
 from devtools.healthprobe import health_status
 from devtools.redis_procs import RedisProcess, _locate_server
 from svckit.config import CommonSettings
@@ -104,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.run_stack", description=__doc__)
     parser.add_argument("--state-dir", type=Path, default=Path(".state"), help="Redis data goes to DIR/redis")
     args = parser.parse_args(argv)
+    dev_pki.configure_run_stack(args.state_dir)
     stack = Stack(CommonSettings(), args.state_dir)
 
     def request_stop(signum: int, _frame: object) -> None:

@@ -17,8 +17,19 @@ MAX_VALUE_CHARS = 256
 _SKIPPED = (descriptor.FieldDescriptor.TYPE_MESSAGE, descriptor.FieldDescriptor.TYPE_BYTES)
 
 
-def record(method: str, caller: Caller, outcome: str, request: Message, error_reason: str = "") -> None:
-    """`outcome` is OK or the status code; the request's scalar fields say what was asked (ids, amounts)."""
+def record(
+    method: str,
+    caller: Caller,
+    outcome: str,
+    request: Message,
+    *,
+    error_reason: str = "",
+    claimed_caller: str | None = None,
+) -> None:
+    """`outcome` is OK or the status code; the request's scalar fields say what was asked (ids, amounts).
+
+    `claimed_caller` is the unverified `x-caller-id` a tool sent (e.g. which person used the CLI).
+    """
     fields: dict[str, object] = {
         "method": method,
         "outcome": outcome,
@@ -27,6 +38,8 @@ def record(method: str, caller: Caller, outcome: str, request: Message, error_re
     }
     if error_reason:
         fields["error_reason"] = error_reason
+    if claimed_caller:
+        fields["claimed_caller"] = claimed_caller[:MAX_VALUE_CHARS]
     log.info("audit", extra=fields)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -11,12 +10,11 @@ from access.v1 import access_pb2
 from google.protobuf import descriptor, descriptor_pool
 
 from svckit import audit
+from svckit.auth import header
 from svckit.config import CommonSettings
 from svckit.errors import PermissionDenied, ServiceError, Unauthenticated
-from svckit.identity import Authenticator, Caller, caller_var
+from svckit.identity import ANONYMOUS, Authenticator, Caller, caller_var
 from svckit.tokens import BearerToken, TokenBook, hash_token
-
-log = logging.getLogger("policy")
 
 
 class RoleMissing(PermissionDenied):
@@ -135,12 +133,12 @@ class PolicyInterceptor(grpc.aio.ServerInterceptor):
         authenticator = self._authenticator
 
         async def handle(request, context: grpc.aio.ServicerContext):
-            caller = Caller(None, frozenset())
+            caller = ANONYMOUS
             try:
                 caller = authenticator.caller(context)
                 rule = _admit(method, policy, caller, request)
             except ServiceError as refusal:
-                audit.record(method, caller, refusal.code, request, refusal.reason)
+                _audit(method, caller, refusal.code, request, context, refusal.reason)
                 raise
             caller_var.set(caller)
             if not rule.audited:
@@ -148,15 +146,20 @@ class PolicyInterceptor(grpc.aio.ServerInterceptor):
             try:
                 response = await behavior(request, context)
             except ServiceError as exc:
-                audit.record(method, caller, exc.code, request, exc.reason)
+                _audit(method, caller, exc.code, request, context, exc.reason)
                 raise
             except Exception:
-                audit.record(method, caller, "FAILED", request)
+                _audit(method, caller, "FAILED", request, context)
                 raise
-            audit.record(method, caller, "OK", request)
+            _audit(method, caller, "OK", request, context)
             return response
 
         return handle
+
+
+def _audit(method: str, caller: Caller, outcome: str, request, context, reason: str = "") -> None:
+    claimed = header(context.invocation_metadata(), "x-caller-id")
+    audit.record(method, caller, outcome, request, error_reason=reason, claimed_caller=claimed)
 
 
 def _admit(method: str, policy: MethodPolicy | None, caller: Caller, request) -> Rule:

@@ -41,6 +41,7 @@ class RunningStack:
             "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
             "GRPC_HOST": "127.0.0.1",
             "LOG_LEVEL": "WARNING",
+            "PLAINTEXT_DEV_MODE": "true",  # make run's mTLS: tests/security/test_make_run_tls.py
         }
         with open(self.stderr_path, "w") as stderr:
             self.proc = subprocess.Popen(

@@ -194,7 +194,7 @@ async def test_a_restarted_service_loses_nothing_and_its_outage_reads_as_unavail
         reason=bal.TRANSACTION_REASON_PROMOTIONAL,
         request_id=rid("promo"),
     )
-    await clients.balance.Credit(credit)
+    await clients.balance.Credit(credit, metadata=e2e.admin)
 
     assert e2e.stack.stop_service("balance_svc") == 0
     with pytest.raises(grpc.aio.AioRpcError) as direct:
@@ -225,5 +225,5 @@ async def test_a_restarted_service_loses_nothing_and_its_outage_reads_as_unavail
         )
     ).balance
     assert balance.balance_minor == 1234
-    replay = await clients.balance.Credit(credit)
+    replay = await clients.balance.Credit(credit, metadata=e2e.admin)
     assert replay.balance.balance_minor == 1234  # the acknowledged credit was kept, and counted once
