@@ -119,7 +119,7 @@ def _write(path: Path, data: bytes, mode: int = 0o644) -> None:
     os.replace(tmp, path)
 
 
-def _load_ca(folder: Path) -> Issuer | None:
+def load_ca(folder: Path) -> Issuer | None:
     cert_path, key_path = folder / "ca.pem", folder / "ca-key.pem"
     if not (cert_path.exists() and key_path.exists()):
         return None
@@ -138,7 +138,7 @@ def _needs_renewal(cert_path: Path, ca: Issuer) -> bool:
 
 def ensure(folder: Path, identities: Sequence[str] = IDENTITIES, trust_domain: str = TRUST_DOMAIN) -> Path:
     """Creates the CA once, then (re)issues each identity's cert when missing or near expiry; keys 0600."""
-    ca = _load_ca(folder)
+    ca = load_ca(folder)
     if ca is None:
         ca = new_ca("priceledger dev CA")
         _write(folder / "ca-key.pem", _key_pem(ca.key), 0o600)
