@@ -200,8 +200,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("folder", type=Path, help="where the CA, certificates and keys go")
     parser.add_argument("--trust-domain", default=TRUST_DOMAIN)
     parser.add_argument("--identity", action="append", help="repeatable; default: the usual five")
+    parser.add_argument("--owner", type=int, help="uid (and gid) to hand the folder and files to")
     args = parser.parse_args(argv)
     ensure(args.folder, args.identity or IDENTITIES, args.trust_domain)
+    if args.owner is not None:
+        for path in (args.folder, *args.folder.iterdir()):
+            os.chown(path, args.owner, args.owner)
     print(f"certificates in {args.folder}", flush=True)
     return 0
 
