@@ -31,7 +31,8 @@ class TlsFiles:
     def credentials(self) -> grpc.ChannelCredentials | None:
         """mTLS when a CA is given; the rest of the TLS settings come from the environment."""
         given = {"tls_ca_file": self.ca, "tls_client_cert_file": self.cert, "tls_client_key_file": self.key}
-        return channel_credentials(CommonSettings(**{k: v for k, v in given.items() if v}))
+        settings = CommonSettings().model_copy(update={k: v for k, v in given.items() if v})
+        return channel_credentials(settings)
 
 
 @dataclass(frozen=True)

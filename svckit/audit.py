@@ -49,12 +49,9 @@ def request_summary(request: Message) -> dict[str, object]:
     for field, value in request.ListFields():
         if field.type in _SKIPPED or not isinstance(value, str | int | float):  # repeated: a container
             continue
-        if field.type == descriptor.FieldDescriptor.TYPE_ENUM:
-            value = (
-                field.enum_type.values_by_number[value].name
-                if value in field.enum_type.values_by_number
-                else value
-            )
+        if field.type == descriptor.FieldDescriptor.TYPE_ENUM and field.enum_type is not None:
+            named = field.enum_type.values_by_number.get(int(value))
+            value = named.name if named is not None else value
         elif isinstance(value, str):
             value = value[:MAX_VALUE_CHARS]
         out[field.name] = value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from access.v1 import access_pb2
@@ -58,9 +59,10 @@ class MethodPolicy:
 def method_policy(method: descriptor.MethodDescriptor) -> MethodPolicy | None:
     """The method's declared policy; None when it declares none (and so may not be called)."""
     options = method.GetOptions()
-    if not options.HasExtension(access_pb2.access):
+    extension: Any = access_pb2.access  # typed as a plain FieldDescriptor by the generated stub
+    if not options.HasExtension(extension):
         return None
-    declared = options.Extensions[access_pb2.access]
+    declared: access_pb2.Access = options.Extensions[extension]
     path = f"/{method.containing_service.full_name}/{method.name}"
     rule = Rule(frozenset(declared.roles), declared.any_authenticated, declared.audited)
     if not declared.reason_field:
