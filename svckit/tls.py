@@ -6,6 +6,8 @@ import logging
 from pathlib import Path
 
 import grpc
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from svckit.config import CommonSettings
 
@@ -34,11 +36,53 @@ def server_credentials(settings: CommonSettings, service: str) -> grpc.ServerCre
         )
     if not settings.tls_require_client_cert:
         log.warning("TLS_REQUIRE_CLIENT_CERT is false: callers without a certificate need a bearer token")
-    return grpc.ssl_server_credentials(
-        [(_read(settings.tls_key_file, service), _read(settings.tls_cert_file, service))],
-        root_certificates=_read(settings.tls_ca_file, service) if settings.tls_ca_file else None,
-        require_client_auth=settings.tls_require_client_cert,
+    cert, key, ca = (Path(p.replace("{service}", service)) if p else None for p in files)
+    assert cert is not None and key is not None
+    reloader = CertificateFiles(cert, key, ca)
+    return grpc.dynamic_ssl_server_credentials(
+        reloader.configuration(),
+        reloader.fetch,
+        require_client_authentication=settings.tls_require_client_cert,
     )
+
+
+class CertificateFiles:
+    """The server's certificate, key and CA, read again at the next handshake after a file changes.
+
+    So a renewed certificate (cert-manager, SPIRE, `make run`'s dev CA) is served without a restart;
+    connections already open keep the one they started with. A half-written pair (a key that does not
+    match its certificate) is not taken; the next handshake tries again.
+    """
+
+    def __init__(self, cert: Path, key: Path, ca: Path | None) -> None:
+        self._paths = (cert, key, ca)
+        self._stamp = self._mtimes()
+
+    def _mtimes(self) -> tuple[int, ...]:
+        return tuple(p.stat().st_mtime_ns for p in self._paths if p is not None)
+
+    def configuration(self) -> grpc.ServerCertificateConfiguration:
+        cert_path, key_path, ca_path = self._paths
+        cert, key = cert_path.read_bytes(), key_path.read_bytes()
+        loaded = x509.load_pem_x509_certificate(cert).public_key()
+        if loaded != serialization.load_pem_private_key(key, password=None).public_key():
+            raise ValueError(f"{key_path} is not the key of {cert_path}")
+        ca = ca_path.read_bytes() if ca_path is not None else None
+        return grpc.ssl_server_certificate_configuration([(key, cert)], root_certificates=ca)
+
+    def fetch(self) -> grpc.ServerCertificateConfiguration | None:
+        """gRPC calls it before each handshake: None keeps the current configuration."""
+        try:
+            stamp = self._mtimes()
+            if stamp == self._stamp:
+                return None
+            configuration = self.configuration()
+        except (OSError, ValueError) as exc:  # mid-rotation: keep serving the current one
+            log.warning("TLS files changed but cannot be loaded yet: %s", exc)
+            return None
+        self._stamp = stamp
+        log.info("TLS certificate reloaded", extra={"cert": str(self._paths[0])})
+        return configuration
 
 
 def bind(server: grpc.aio.Server, addr: str, settings: CommonSettings, service: str) -> int:
