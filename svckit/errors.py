@@ -66,7 +66,7 @@ class PermissionDenied(ServiceError):
 
 
 class AdminDisabled(PermissionDenied):
-    """Raised when no ADMIN_TOKEN is configured: admin methods are closed, never open."""
+    """A bearer token came but none is configured (no BEARER_TOKENS, no ADMIN_TOKEN): closed, never open."""
 
     reason = "ADMIN_DISABLED"
 
