@@ -46,6 +46,8 @@ def record(
 def request_summary(request: Message) -> dict[str, object]:
     """Set scalar fields only (enums by name, long text cut): never payloads, never nested messages."""
     out: dict[str, object] = {}
+    if not isinstance(request, Message):  # a handler mounted without a proto gets raw bytes
+        return out
     for field, value in request.ListFields():
         if field.type in _SKIPPED or not isinstance(value, str | int | float):  # repeated: a container
             continue

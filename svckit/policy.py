@@ -17,6 +17,15 @@ from svckit.errors import PermissionDenied, ServiceError, Unauthenticated
 from svckit.identity import ANONYMOUS, Authenticator, Caller, caller_var
 from svckit.tokens import BearerToken, TokenBook, hash_token
 
+# Callable with no token or role: load balancers and grpcurl need them before they know anything else.
+OPEN_SERVICES = frozenset(
+    {
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1alpha.ServerReflection",
+        "grpc.reflection.v1.ServerReflection",
+    }
+)
+
 
 class RoleMissing(PermissionDenied):
     """The caller has an identity, but not a role the method's policy asks for."""
@@ -87,23 +96,36 @@ def method_policy(method: descriptor.MethodDescriptor) -> MethodPolicy | None:
 
 
 def load(service_names: Iterable[str]) -> dict[str, MethodPolicy | None]:
-    """Every method of the named services, with its policy or None (refused)."""
+    """Every method of the named services, with its policy or None (refused); raises PolicyError for a
+    policy that cannot be enforced, so such a server does not start."""
     pool = descriptor_pool.Default()
     out: dict[str, MethodPolicy | None] = {}
     for name in service_names:
         service = pool.FindServiceByName(name)
         for method in service.methods:
+            if method.client_streaming or method.server_streaming:
+                raise PolicyError(f"{method.full_name}: the policy covers unary RPCs only")
             out[f"/{service.full_name}/{method.name}"] = method_policy(method)
     return out
 
 
-class PolicyInterceptor(grpc.aio.ServerInterceptor):
-    """Authenticates each call of the policed services and admits it only as their policy says.
+def _declared(method: str) -> MethodPolicy | None:
+    """The policy of a method mounted outside the bound services, if its proto declares one."""
+    try:
+        found = descriptor_pool.Default().FindMethodByName(method.strip("/").replace("/", "."))
+        return method_policy(found)
+    except (KeyError, PolicyError):
+        return None
 
-    Methods of other services (health, reflection) pass untouched: they need no credential (the TLS
-    handshake still asks for a client certificate when TLS_REQUIRE_CLIENT_CERT is on). A refusal raises a
-    ServiceError, which the ServiceInterceptor outside this one turns into a status with ErrorInfo; the
-    handler never runs, so nothing is written.
+
+class PolicyInterceptor(grpc.aio.ServerInterceptor):
+    """Authenticates each call and admits it only as its method's declared policy says.
+
+    Health and reflection (OPEN_SERVICES) pass untouched: they need no token or role (the TLS handshake
+    still asks for a client certificate when TLS_REQUIRE_CLIENT_CERT is on). Every other method is
+    refused unless its proto declares a policy, even one mounted outside the bound services; a streaming
+    one is answered UNIMPLEMENTED. A refusal raises a ServiceError, which the ServiceInterceptor outside
+    this one turns into a status with ErrorInfo; the handler never runs, so nothing is written.
     """
 
     def __init__(self, policies: Mapping[str, MethodPolicy | None], authenticator: Authenticator) -> None:
@@ -121,10 +143,13 @@ class PolicyInterceptor(grpc.aio.ServerInterceptor):
         if cached is not None:
             return cached
         handler = await continuation(details)
-        if method not in self._policies or handler is None or handler.unary_unary is None:
+        if handler is None or method.split("/")[1] in OPEN_SERVICES:
             return handler
+        if handler.unary_unary is None:
+            return None  # no policy covers a streaming RPC: not served
+        policy = self._policies[method] if method in self._policies else _declared(method)
         wrapped = grpc.unary_unary_rpc_method_handler(
-            self._wrap(method, self._policies[method], handler.unary_unary),
+            self._wrap(method, policy, handler.unary_unary),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from google.protobuf import descriptor
+from google.protobuf import descriptor, empty_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from balance_svc.model import CAPTURE_REASONS, CREDIT_REASONS, DEBIT_REASONS
@@ -49,23 +49,47 @@ def test_every_rpc_declares_an_enforceable_access_policy(method):
     assert policy is not None, f"{method.full_name} has no `option (access.v1.access)`: nobody may call it"
 
 
-async def test_a_method_without_a_policy_cannot_be_called():
-    """Policing health (which declares no access option) shows what an undeclared RPC gets."""
+async def _call_on_policed_server(method: str, policies: dict, register) -> grpc.aio.AioRpcError | None:
     authenticator = Authenticator(TokenBook([]), {}, "priceledger.local", plaintext_dev=True)
     server = grpc.aio.server(
-        interceptors=[ServiceInterceptor("test.v1"), PolicyInterceptor(load([HEALTH]), authenticator)]
+        interceptors=[ServiceInterceptor("test.v1"), PolicyInterceptor(policies, authenticator)]
     )
-    health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), server)
+    register(server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            with pytest.raises(grpc.aio.AioRpcError) as refused:
-                await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+            call = channel.unary_unary(method, request_serializer=empty_pb2.Empty.SerializeToString)
+            await call(empty_pb2.Empty(), timeout=5)
+    except grpc.aio.AioRpcError as err:
+        return err
     finally:
         await server.stop(0)
-    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    assert error_info(refused.value).reason == "ROLE_MISSING"
+    return None
+
+
+async def _answer(request, context) -> bytes:
+    return b""
+
+
+def _probe_service(server: grpc.aio.Server) -> None:
+    """test.v1.Probe/Call: an RPC with no proto, so no declared policy."""
+    handlers = {"Call": grpc.unary_unary_rpc_method_handler(_answer, response_serializer=bytes)}
+    server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler("test.v1.Probe", handlers)])
+
+
+@pytest.mark.parametrize("policies", [{"/test.v1.Probe/Call": None}, {}], ids=["bound", "mounted-by-hand"])
+async def test_a_method_without_a_declared_policy_cannot_be_called(policies):
+    refused = await _call_on_policed_server("/test.v1.Probe/Call", policies, _probe_service)
+    assert refused is not None and refused.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert error_info(refused).reason == "ROLE_MISSING"
+
+
+async def test_health_outside_the_bound_services_stays_open():
+    def health_only(server):
+        health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), server)
+
+    assert await _call_on_policed_server(f"/{HEALTH}/Check", {}, health_only) is None
 
 
 @pytest.mark.parametrize(
