@@ -53,7 +53,8 @@ def service_from_peer(auth: Mapping[str, Sequence[bytes]], trust_domain: str) ->
     """The service a verified peer certificate names.
 
     A SPIFFE URI SAN `spiffe://<trust_domain>/<service>` wins; one from another trust domain names no one.
-    Without a URI SAN, the first DNS SAN's leftmost label (`payment.prod.svc` -> `payment`).
+    Without a URI SAN, a DNS SAN `<service>.<trust_domain>`: the trust domain scopes both forms, so a
+    certificate for some other name (even one a public CA signed, were it trusted) names no service.
     """
     spiffe = auth.get("peer_spiffe_id")
     if spiffe:
@@ -62,8 +63,12 @@ def service_from_peer(auth: Mapping[str, Sequence[bytes]], trust_domain: str) ->
         return uri.removeprefix(prefix) if uri.startswith(prefix) and len(uri) > len(prefix) else None
     if auth.get("peer_uri"):
         return None  # a URI SAN that is not a SPIFFE id: do not guess from its DNS names
-    dns = auth.get("peer_dns")
-    return dns[0].decode().split(".", 1)[0] if dns else None
+    suffix = f".{trust_domain}"
+    for name in (n.decode() for n in auth.get("peer_dns", ())):
+        service = name.removesuffix(suffix)
+        if name.endswith(suffix) and service and "." not in service:
+            return service
+    return None
 
 
 class Authenticator:
