@@ -101,7 +101,7 @@ class CommonSettings(BaseSettings):
     )
     trust_domain: str = Field(
         "priceledger.local",
-        description="Trust domain of peer certificates: spiffe://<domain>/<service>, else DNS <service>.<domain>.",
+        description="Trust domain of peer certificates: spiffe://<domain>/<svc>, else DNS <svc>.<domain>.",
     )
     service_roles: dict[str, list[str]] = Field(
         {"payment": ["payment"], "storefront": ["storefront", "spender"]},
