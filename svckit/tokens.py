@@ -17,10 +17,10 @@ from pydantic import BaseModel, Field
 class BearerToken(BaseModel):
     """One BEARER_TOKENS entry. A token is 256 random bits, so an unsalted SHA-256 is enough to store."""
 
-    name: str = Field(description="Names the token in audit records, e.g. ops-alice-2026-12.")
-    identity: str = Field(description="Who holds it; recorded as the caller.")
+    name: str = Field(min_length=1, max_length=128, description="Names the token in audit records.")
+    identity: str = Field(min_length=1, max_length=128, description="Who holds it; recorded as the caller.")
     roles: list[str]
-    sha256: str = Field(description="Hex SHA-256 of the token.")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Hex SHA-256 of the token.")
 
 
 @dataclass(frozen=True)
