@@ -71,6 +71,12 @@ class AdminDisabled(PermissionDenied):
     reason = "ADMIN_DISABLED"
 
 
+class RoleMissing(PermissionDenied):
+    """The caller has an identity, but not a role the method's access policy asks for."""
+
+    reason = "ROLE_MISSING"
+
+
 class RequestIdReused(FailedPrecondition):
     """The same idempotency key came back with different parameters (AIP-155)."""
 
