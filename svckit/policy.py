@@ -13,7 +13,7 @@ from google.protobuf import descriptor, descriptor_pool
 from svckit import audit
 from svckit.auth import header
 from svckit.config import CommonSettings
-from svckit.errors import PermissionDenied, ServiceError, Unauthenticated
+from svckit.errors import RoleMissing, ServiceError, Unauthenticated
 from svckit.identity import ANONYMOUS, Authenticator, Caller, caller_var
 from svckit.tokens import BearerToken, TokenBook, hash_token
 
@@ -25,12 +25,6 @@ OPEN_SERVICES = frozenset(
         "grpc.reflection.v1.ServerReflection",
     }
 )
-
-
-class RoleMissing(PermissionDenied):
-    """The caller has an identity, but not a role the method's policy asks for."""
-
-    reason = "ROLE_MISSING"
 
 
 class PolicyError(ValueError):
