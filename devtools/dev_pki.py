@@ -104,10 +104,7 @@ def issue(
         )
         .sign(ca.key, hashes.SHA256())
     )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+    return cert.public_bytes(serialization.Encoding.PEM), _key_pem(key)
 
 
 def _write(path: Path, data: bytes, mode: int = 0o644) -> None:
