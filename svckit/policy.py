@@ -46,7 +46,7 @@ class Rule:
 
 @dataclass(frozen=True)
 class MethodPolicy:
-    """`rule` applies unless the request's `reason_field` picks one of `by_reason`; `unlisted` otherwise."""
+    """`by_reason`'s rule for the request's `reason_field` value, if it has one; else `rule`."""
 
     method: str
     rule: Rule
