@@ -72,7 +72,7 @@ def service_from_peer(auth: Mapping[str, Sequence[bytes]], trust_domain: str) ->
 
 
 class Authenticator:
-    """Turns a call's transport and metadata into a Caller; a bearer token, when sent, decides alone."""
+    """Who is calling: the peer certificate names a service; a bearer token, when sent, decides alone."""
 
     def __init__(
         self,
@@ -88,28 +88,31 @@ class Authenticator:
         self._plaintext_dev = plaintext_dev
         self._by_service: dict[str, Caller] = {}
 
-    def caller(self, context: grpc.aio.ServicerContext) -> Caller:
-        """Raises PermissionDenied for a bearer token that is not configured."""
-        service = (
-            None if self._plaintext_dev else service_from_peer(context.auth_context(), self._trust_domain)
-        )
+    def peer(self, context: grpc.aio.ServicerContext) -> Caller:
+        """The caller as its certificate alone names it (the plaintext dev caller in dev mode)."""
+        if self._plaintext_dev:
+            return PLAINTEXT_DEV_CALLER
+        service = service_from_peer(context.auth_context(), self._trust_domain)
+        if service is None:
+            return ANONYMOUS
+        known = self._by_service.get(service)
+        if known is None:
+            known = Caller(service, self._service_roles.get(service, frozenset()), service)
+            self._by_service[service] = known
+        return known
+
+    def with_token(self, peer: Caller, context: grpc.aio.ServicerContext) -> Caller:
+        """The token's holder when a bearer token is sent, else `peer`; raises PermissionDenied for a
+        token that is not configured."""
         token = _bearer(context.invocation_metadata())
-        if token is not None:
-            if not self._tokens:
-                raise AdminDisabled(
-                    "bearer tokens are disabled: no BEARER_TOKENS (or ADMIN_TOKEN) is configured"
-                )
-            holder = self._tokens.holder(token)
-            if holder is None:
-                raise PermissionDenied("the bearer token is not valid")
-            return Caller(holder.identity, holder.roles, service, holder.name)
-        if service is not None:
-            cached = self._by_service.get(service)
-            if cached is None:
-                cached = Caller(service, self._service_roles.get(service, frozenset()), service)
-                self._by_service[service] = cached
-            return cached
-        return PLAINTEXT_DEV_CALLER if self._plaintext_dev else ANONYMOUS
+        if token is None:
+            return peer
+        if not self._tokens:
+            raise AdminDisabled("bearer tokens are disabled: no BEARER_TOKENS (or ADMIN_TOKEN) is configured")
+        holder = self._tokens.holder(token)
+        if holder is None:
+            raise PermissionDenied("the bearer token is not valid")
+        return Caller(holder.identity, holder.roles, peer.service, holder.name)
 
 
 def _bearer(metadata) -> str | None:

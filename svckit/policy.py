@@ -14,7 +14,7 @@ from svckit import audit
 from svckit.auth import header
 from svckit.config import CommonSettings
 from svckit.errors import RoleMissing, ServiceError, Unauthenticated
-from svckit.identity import ANONYMOUS, Authenticator, Caller, caller_var
+from svckit.identity import Authenticator, Caller, caller_var
 from svckit.tokens import BearerToken, TokenBook, hash_token
 
 # Callable with no token or role: load balancers and grpcurl need them before they know anything else.
@@ -154,9 +154,9 @@ class PolicyInterceptor(grpc.aio.ServerInterceptor):
         authenticator = self._authenticator
 
         async def handle(request, context: grpc.aio.ServicerContext):
-            caller = ANONYMOUS
+            caller = authenticator.peer(context)
             try:
-                caller = authenticator.caller(context)
+                caller = authenticator.with_token(caller, context)
                 rule = _admit(method, policy, caller, request)
             except ServiceError as refusal:
                 _audit(method, caller, refusal.code, request, context, refusal.reason)

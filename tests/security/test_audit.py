@@ -98,3 +98,15 @@ async def test_an_anonymous_refusal_is_audited_too(start_tls_stack, audit_log):
     assert err is not None and err.code() == grpc.StatusCode.UNAUTHENTICATED
     [record] = _records(audit_log, credit)
     assert (record["identity"], record["outcome"]) == (None, "UNAUTHENTICATED")
+
+
+async def test_a_wrong_token_is_audited_with_the_certificate_that_sent_it(tls_stack: TlsStack, audit_log):
+    credit = "/balance.v1.BalanceService/Credit"
+    err = await _call(tls_stack, credit, _request(credit, 5), "storefront", "not-a-configured-token")
+    assert err is not None and err.code() == grpc.StatusCode.PERMISSION_DENIED
+    [record] = _records(audit_log, credit)
+    assert (record["identity"], record["peer_service"], record["error_reason"]) == (
+        "storefront",
+        "storefront",
+        "ADMIN_TOKEN_INVALID",
+    )
