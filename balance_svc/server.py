@@ -19,10 +19,9 @@ async def create_server(settings: Settings, *, clock: Clock | None = None) -> tu
     redis = connect(settings)
     pipe = script_pipe(redis)  # the scripts' calls share writes; None on a Cluster
     ledger = Ledger(BalanceStore(redis, settings, pipe), clock or SystemClock())
-    token = settings.admin_token.get_secret_value() if settings.admin_token else None
     binding = ServiceBinding(
         balance_service_pb2_grpc.add_BalanceServiceServicer_to_server,
-        BalanceServicer(ledger, token),
+        BalanceServicer(ledger),
         SERVICE_NAME,
     )
     return build_server(

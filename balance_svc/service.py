@@ -4,26 +4,22 @@ from __future__ import annotations
 
 from typing import cast
 
-import grpc
 from balance.v1 import balance_service_pb2 as pb
 from balance.v1 import balance_service_pb2_grpc
 
 from balance_svc.ledger import Ledger
-from balance_svc.model import Balance, Hold, Reason, Transaction
-from svckit.auth import require_admin
+from balance_svc.model import Balance, Hold, Transaction
 from svckit.timestamps import timestamp_from_ms
 
 
 class BalanceServicer(balance_service_pb2_grpc.BalanceServiceServicer):
-    def __init__(self, ledger: Ledger, admin_token: str | None) -> None:
+    def __init__(self, ledger: Ledger) -> None:
         self._ledger = ledger
-        self._admin_token = admin_token
 
     async def GetBalance(self, request: pb.GetBalanceRequest, context) -> pb.GetBalanceResponse:
         return pb.GetBalanceResponse(balance=_balance(await self._ledger.balance(request.account_id)))
 
     async def Credit(self, request: pb.CreditRequest, context) -> pb.CreditResponse:
-        self._authorize(request.reason, context)
         r = request
         receipt = await self._ledger.credit(
             r.account_id, r.amount_minor, r.currency, r.reason, r.reference, r.request_id
@@ -33,7 +29,6 @@ class BalanceServicer(balance_service_pb2_grpc.BalanceServiceServicer):
         )
 
     async def Debit(self, request: pb.DebitRequest, context) -> pb.DebitResponse:
-        self._authorize(request.reason, context)
         r = request
         receipt = await self._ledger.debit(
             r.account_id, r.amount_minor, r.currency, r.reason, r.reference, r.request_id
@@ -50,7 +45,6 @@ class BalanceServicer(balance_service_pb2_grpc.BalanceServiceServicer):
         return pb.CreateHoldResponse(hold=_hold(receipt.hold), balance=_balance(receipt.balance))
 
     async def CaptureHold(self, request: pb.CaptureHoldRequest, context) -> pb.CaptureHoldResponse:
-        self._authorize(request.reason, context)
         r = request
         receipt = await self._ledger.capture_hold(
             r.account_id, r.hold_id, r.amount_minor, r.reason, r.request_id
@@ -97,11 +91,6 @@ class BalanceServicer(balance_service_pb2_grpc.BalanceServiceServicer):
             request.account_id, request.threshold_minor, request.request_id
         )
         return pb.SetLowBalanceThresholdResponse(balance=_balance(receipt.balance))
-
-    def _authorize(self, reason: int, context: grpc.aio.ServicerContext) -> None:
-        """Adjustments are manual corrections: only an admin may make one."""
-        if reason == Reason.ADJUSTMENT:
-            require_admin(context.invocation_metadata(), self._admin_token)
 
 
 def _balance(b: Balance) -> pb.Balance:

@@ -148,6 +148,7 @@ class Stack:
             "REDIS_CLUSTER_NODES": "",
             "GRPC_HOST": HOST,
             "ADMIN_TOKEN": ADMIN_TOKEN,
+            "PLAINTEXT_DEV_MODE": "true",  # the lead measures mTLS separately
             "WEBHOOK_PORT": str(ports["webhook"]),
             "STRIPE_SECRET_KEY": "sk_test_bench",
             "STRIPE_WEBHOOK_SECRET": "whsec_bench",

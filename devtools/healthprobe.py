@@ -11,13 +11,19 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from svckit.config import CommonSettings
+from svckit.tls import channel_credentials
 
 TIMEOUT_S = 2.0
 
 
 def health_status(addr: str, *, timeout_s: float = TIMEOUT_S, service: str = "") -> str:
-    """The status name `addr` reports ("SERVING", "NOT_SERVING", ...), or the gRPC code if the call fails."""
-    with grpc.insecure_channel(addr) as channel:
+    """The status name `addr` reports ("SERVING", "NOT_SERVING", ...), or the gRPC code if the call fails.
+
+    Over mTLS when TLS_CA_FILE is set: health needs no role, but the handshake needs a client certificate.
+    """
+    credentials = channel_credentials(CommonSettings())
+    secure = credentials is not None
+    with grpc.secure_channel(addr, credentials) if secure else grpc.insecure_channel(addr) as channel:
         try:
             reply = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service=service), timeout=timeout_s

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlparse
 
+from devtools import dev_pki
 from devtools.healthprobe import health_status
 from devtools.redis_procs import RedisProcess, _locate_server
 from svckit.config import CommonSettings
@@ -208,6 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(default $FAKE_STRIPE_PORT, else %(default)s)",
     )
     args = parser.parse_args(argv)
+    dev_pki.configure_run_stack(args.state_dir)
     stack = Stack(
         CommonSettings(), args.state_dir, appendfsync=args.appendfsync, fake_stripe_port=args.fake_stripe_port
     )

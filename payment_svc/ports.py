@@ -67,6 +67,6 @@ class Pricing(Protocol):
 
 
 class Catalogue(Protocol):
-    """pricing_svc's admin read of the catalogue (the client carries the admin token)."""
+    """pricing_svc's read of the catalogue, which its access policy grants the `payment` role."""
 
     async def get_pricing_config(self) -> pri.PricingConfig: ...

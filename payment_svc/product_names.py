@@ -6,16 +6,13 @@ from payment_svc.ports import Catalogue
 
 
 class ProductNames:
-    """Reading the catalogue is an admin call: without an admin token (`catalogue` None) a product is
-    shown by its id, as it is when the catalogue gives it no name."""
+    """A product the catalogue gives no name is shown by its id."""
 
-    def __init__(self, catalogue: Catalogue | None) -> None:
+    def __init__(self, catalogue: Catalogue) -> None:
         self._catalogue = catalogue
         self._names: tuple[int, dict[str, str]] = (-1, {})  # (config version, product id -> display name)
 
     async def display_name(self, product_id: str, config_version: int) -> str:
-        if self._catalogue is None:
-            return product_id
         version, names = self._names
         if version != config_version:
             config = await self._catalogue.get_pricing_config()

@@ -34,6 +34,7 @@ from payment_svc.webhook_event_store import WebhookEventStore
 from payment_svc.webhook_http import WebhookServer
 from payment_svc.webhooks import WebhookProcessor
 from priceledger_client import BalanceClient, PricingClient, ServiceClient
+from svckit import tls
 from svckit.clock import Clock, SystemClock
 from svckit.data_guard import DataGuard
 from svckit.logs import request_id_var
@@ -44,7 +45,6 @@ from svckit.tasks import cancel_and_wait
 log = logging.getLogger(__name__)
 PeerClient = TypeVar("PeerClient", bound=ServiceClient)
 SERVICE_NAME = payment_service_pb2.DESCRIPTOR.services_by_name["PaymentService"].full_name
-ADMIN_METHODS = frozenset({f"/{SERVICE_NAME}/RefundOrder"})
 
 
 @dataclass
@@ -66,37 +66,33 @@ class PaymentApp:
 
 @dataclass(frozen=True)
 class _Peers:
-    """The clients of pricing_svc and balance_svc. Their errors come back as ours (errors.from_peer), and
-    each call carries the correlation id of the RPC or event being served."""
+    """The clients of pricing_svc and balance_svc, calling as the `payment` identity. Their errors come
+    back as ours (errors.from_peer), and each call carries the correlation id of the RPC or event served."""
 
     pricing: PricingClient
     balance: BalanceClient
-    catalogue: PricingClient | None  # the one that carries the admin token, for the catalogue read only
 
     @classmethod
     def open(cls, settings: Settings) -> _Peers:
-        def client(kind: type[PeerClient], addr: str, admin_token: str | None = None) -> PeerClient:
+        credentials = tls.channel_credentials(settings, service="payment")
+
+        def client(kind: type[PeerClient], addr: str) -> PeerClient:
             return kind(
                 addr,
-                admin_token=admin_token,
+                credentials=credentials,
                 timeout_s=settings.peer_timeout_s,
                 correlation_id=request_id_var.get,
                 error_mapper=from_peer,
             )
 
-        admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
         return cls(
             pricing=client(PricingClient, settings.pricing_service_addr),
             balance=client(BalanceClient, settings.balance_service_addr),
-            catalogue=client(PricingClient, settings.pricing_service_addr, admin_token)
-            if admin_token
-            else None,
         )
 
     async def close(self) -> None:
-        for peer in (self.pricing, self.balance, self.catalogue):
-            if peer is not None:
-                await peer.close()
+        await self.pricing.close()
+        await self.balance.close()
 
 
 def _secrets(settings: Settings) -> list[str]:
@@ -132,7 +128,7 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
         settings=settings,
         orders=orders,
         pricing=pricing,
-        product_names=ProductNames(peers.catalogue),
+        product_names=ProductNames(peers.pricing),
         balance=balance,
         customers=customers,
         stripe=stripe,
@@ -222,7 +218,6 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
         port=settings.payment_port,
         services=[binding],
         domain="payment.v1",
-        admin_methods=ADMIN_METHODS,
         data_guard=guard,
         on_start=[start_workers],
         on_stop=[stop_workers],

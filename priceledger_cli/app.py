@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from priceledger_cli import auto_top_up, balances, codes, orders, prices
-from priceledger_cli.session import Target
+from priceledger_cli.session import Target, TlsFiles
 
 app = typer.Typer(
     name="priceledger",
@@ -28,6 +28,10 @@ def _addr(env: str, service: str):
     return typer.Option(envvar=env, show_envvar=True, help=f"host:port of {service}.")
 
 
+def _pem(env: str, what: str):
+    return typer.Option(envvar=env, show_envvar=True, help=f"PEM file: {what}.")
+
+
 @app.callback(epilog="Example: PAYMENT_SERVICE_ADDR=pay.internal:50053 priceledger orders list acct-42")
 def connect(
     ctx: typer.Context,
@@ -38,11 +42,15 @@ def connect(
         str | None,
         typer.Option(envvar="ADMIN_TOKEN", show_envvar=True, help="Bearer token for admin methods."),
     ] = None,
+    tls_ca: Annotated[str | None, _pem("TLS_CA_FILE", "the CA of the services; mTLS when set")] = None,
+    tls_cert: Annotated[str | None, _pem("TLS_CLIENT_CERT_FILE", "the certificate the CLI presents")] = None,
+    tls_key: Annotated[str | None, _pem("TLS_CLIENT_KEY_FILE", "the key of --tls-cert")] = None,
     timeout: Annotated[
         float | None, typer.Option(min=0.001, help="Deadline of each call in seconds; default per method.")
     ] = None,
 ) -> None:
-    ctx.obj = Target(pricing_addr, balance_addr, payment_addr, admin_token, timeout)
+    tls = TlsFiles(tls_ca, tls_cert, tls_key)
+    ctx.obj = Target(pricing_addr, balance_addr, payment_addr, admin_token, timeout, tls)
 
 
 def main() -> None:

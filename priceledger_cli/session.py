@@ -9,12 +9,30 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TypeVar
 
+import grpc
 import typer
 
 from priceledger_client import BalanceClient, ClientError, PaymentClient, PricingClient
 from priceledger_client.base import new_id
+from svckit.config import CommonSettings
+from svckit.tls import channel_credentials
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """--tls-ca, --tls-cert, --tls-key (or TLS_CA_FILE, TLS_CLIENT_CERT_FILE, TLS_CLIENT_KEY_FILE)."""
+
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
+
+    def credentials(self) -> grpc.ChannelCredentials | None:
+        """mTLS when a CA is given; the rest of the TLS settings come from the environment."""
+        given = {"tls_ca_file": self.ca, "tls_client_cert_file": self.cert, "tls_client_key_file": self.key}
+        settings = CommonSettings().model_copy(update={k: v for k, v in given.items() if v})
+        return channel_credentials(settings)
 
 
 @dataclass(frozen=True)
@@ -26,6 +44,7 @@ class Target:
     payment_addr: str | None
     admin_token: str | None = field(repr=False)
     timeout_s: float | None
+    tls: TlsFiles = field(default_factory=TlsFiles)
     # One id for every call of the invocation, so the services' logs tie them together.
     correlation_id: str = field(default_factory=new_id)
 
@@ -43,6 +62,7 @@ class Clients:
             self._target.admin_token,
             timeout_s=self._target.timeout_s,
             caller_id=f"priceledger-cli:{os.environ.get('USER', 'unknown')}",
+            credentials=self._target.tls.credentials(),
             correlation_id=lambda: self._target.correlation_id,
         )
         self._opened.append(client)

@@ -41,12 +41,13 @@ class ServiceClient:
         *,
         admin_token: str | None = None,
         caller_id: str | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
         timeout_s: float | None = None,
         correlation_id: Callable[[], str] | None = None,
         error_mapper: Callable[[ClientError], Exception] | None = None,
     ) -> None:
         self.addr = addr
-        self._channel = open_channel(addr)
+        self._channel = open_channel(addr, credentials)
         self._stub = self.stub_class(self._channel)
         metadata = []
         if admin_token:

@@ -1,4 +1,4 @@
-"""The one place a client channel is built: address, retry policy and (once issue 13 lands) TLS."""
+"""The one place a client channel is built: address, retry policy and mutual TLS."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import json
 import grpc
 
 from svckit import deadline
+from svckit.config import CommonSettings
 from svckit.rpc_metrics import ClientMetricsInterceptor
+from svckit.tls import channel_credentials
 
 # gRPC itself re-sends a call answered UNAVAILABLE (or never sent), within the call's deadline. Every
 # mutation carries its request_id, so a re-sent mutation is applied at most once by the server.
@@ -33,11 +35,16 @@ class _PropagateDeadline(grpc.aio.UnaryUnaryClientInterceptor):
         return await continuation(client_call_details, request)
 
 
-def open_channel(addr: str) -> grpc.aio.Channel:
+def open_channel(addr: str, credentials: grpc.ChannelCredentials | None = None) -> grpc.aio.Channel:
     """A channel to `addr` (host:port) with the retry policy, the grpc_client_* metrics and, inside a
-    service's RPC, that RPC's deadline; plaintext until TLS material exists."""
-    return grpc.aio.insecure_channel(
-        addr,
-        options=[("grpc.service_config", _SERVICE_CONFIG), ("grpc.enable_retries", 1)],
-        interceptors=[ClientMetricsInterceptor(), _PropagateDeadline()],
-    )
+    service's RPC, that RPC's deadline.
+
+    Without `credentials` it is configured from the environment: mTLS presenting TLS_CLIENT_CERT_FILE (else
+    TLS_CERT_FILE) when TLS_CA_FILE is set, plaintext otherwise (for PLAINTEXT_DEV_MODE stacks).
+    """
+    options = [("grpc.service_config", _SERVICE_CONFIG), ("grpc.enable_retries", 1)]
+    interceptors = [ClientMetricsInterceptor(), _PropagateDeadline()]
+    credentials = credentials or channel_credentials(CommonSettings())
+    if credentials is None:
+        return grpc.aio.insecure_channel(addr, options=options, interceptors=interceptors)
+    return grpc.aio.secure_channel(addr, credentials, options=options, interceptors=interceptors)

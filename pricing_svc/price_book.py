@@ -82,7 +82,7 @@ class PriceBook:
             "expected_version",
             f"must be between 0 and {MAX_EXPECTED_VERSION}",
         )
-        check_text(v, caller, "x-caller-id", max_chars=MAX_CALLER_CHARS)
+        check_text(v, caller, "caller", max_chars=MAX_CALLER_CHARS)
         check_products(v, products)
         v.raise_if_any()
         written = await self._store.update(

@@ -16,18 +16,6 @@ from svckit.server import AppServer, ServiceBinding, build_server
 
 _SERVICE = pricing_service_pb2.DESCRIPTOR.services_by_name["PricingService"]
 SERVICE_NAME = _SERVICE.full_name
-ADMIN_METHODS = frozenset(
-    f"/{SERVICE_NAME}/{name}"
-    for name in (
-        "GetPricingConfig",
-        "UpdatePricingConfig",
-        "ListPricingConfigChanges",
-        "CreateDiscountCode",
-        "GetDiscountCode",
-        "ListDiscountCodes",
-        "DisableDiscountCode",
-    )
-)
 
 
 async def create_server(settings: Settings, *, clock: Clock | None = None) -> tuple[AppServer, int]:
@@ -56,7 +44,6 @@ async def create_server(settings: Settings, *, clock: Clock | None = None) -> tu
         port=settings.pricing_port,
         services=[binding],
         domain="pricing.v1",
-        admin_methods=ADMIN_METHODS,
         data_guard=DataGuard(redis, "pricing"),
         on_start=[cache.start],
         on_stop=[cache.stop, redis.aclose] if pipe is None else [cache.stop, pipe.aclose, redis.aclose],

@@ -8,7 +8,7 @@ from pricing.v1 import pricing_service_pb2_grpc
 from pricing_svc import convert
 from pricing_svc.price_book import PriceBook
 from pricing_svc.redemptions import Redemptions
-from svckit.auth import caller_id
+from svckit.identity import current_caller
 
 
 class PricingServicer(pricing_service_pb2_grpc.PricingServiceServicer):
@@ -28,7 +28,7 @@ class PricingServicer(pricing_service_pb2_grpc.PricingServiceServicer):
             convert.products_from_pb(request.products),
             request.expected_version,
             request.request_id,
-            caller_id(context.invocation_metadata()),
+            current_caller().name,
         )
         return pb.UpdatePricingConfigResponse(config=convert.catalogue_to_pb(written))
 

@@ -6,6 +6,8 @@ from pydantic import Field, SecretStr
 from pydantic.json_schema import JsonDict
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from svckit.tokens import BearerToken
+
 
 def _read_by(readers: str) -> JsonDict:
     """Marks a common setting that only some processes read, for the README's table."""
@@ -68,7 +70,8 @@ class CommonSettings(BaseSettings):
     )
 
     admin_token: SecretStr | None = Field(
-        None, description="Bearer token for admin methods; unset refuses them all."
+        None,
+        description="Kept for compatibility: one bearer token named admin-token, identity admin, role admin.",
     )
 
     log_level: str = Field(
@@ -85,4 +88,42 @@ class CommonSettings(BaseSettings):
     )
     grpc_reuseport: bool = Field(
         False, description="Set SO_REUSEPORT so several processes can share one port (one per core)."
+    )
+
+    # Who may call (issue 13): mTLS identities, named bearer tokens and the plaintext dev switch.
+    tls_cert_file: str = Field(
+        "",
+        description="This process's certificate (PEM), served and presented to peers; `{service}` in the "
+        "path becomes the service name (pricing, balance, payment; admin-cli for tools).",
+    )
+    tls_key_file: str = Field("", description="The key of TLS_CERT_FILE (PEM); `{service}` as there.")
+    tls_ca_file: str = Field(
+        "", description="CA bundle (PEM) that signs every peer; a client uses TLS when it is set."
+    )
+    tls_client_cert_file: str = Field(
+        "", description="Certificate presented when calling peers; unset means TLS_CERT_FILE."
+    )
+    tls_client_key_file: str = Field(
+        "", description="The key of TLS_CLIENT_CERT_FILE; unset means TLS_KEY_FILE."
+    )
+    tls_require_client_cert: bool = Field(
+        True, description="Refuse, at the handshake, a client without a certificate signed by TLS_CA_FILE."
+    )
+    plaintext_dev_mode: bool = Field(
+        False,
+        description="Local development only: serve plaintext (logged as a WARNING); a caller without a "
+        "token then holds every role but admin. Otherwise a server needs its TLS cert, key and CA.",
+    )
+    trust_domain: str = Field(
+        "priceledger.local",
+        description="Trust domain of peer certificates: spiffe://<domain>/<svc>, else DNS <svc>.<domain>.",
+    )
+    service_roles: dict[str, list[str]] = Field(
+        {"payment": ["payment"], "storefront": ["storefront", "spender"]},
+        description="JSON: the roles of each service identity (from its certificate); `spender` may debit.",
+    )
+    bearer_tokens: list[BearerToken] = Field(
+        [],
+        description='JSON list of named tokens, `[{"name", "identity", "roles", "sha256"}]`; make one with '
+        "`python -m svckit.tokens`; remove an entry to revoke it.",
     )

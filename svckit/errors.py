@@ -66,9 +66,15 @@ class PermissionDenied(ServiceError):
 
 
 class AdminDisabled(PermissionDenied):
-    """Raised when no ADMIN_TOKEN is configured: admin methods are closed, never open."""
+    """A bearer token came but none is configured (no BEARER_TOKENS, no ADMIN_TOKEN): closed, never open."""
 
     reason = "ADMIN_DISABLED"
+
+
+class RoleMissing(PermissionDenied):
+    """The caller has an identity, but not a role the method's access policy asks for."""
+
+    reason = "ROLE_MISSING"
 
 
 class RequestIdReused(FailedPrecondition):

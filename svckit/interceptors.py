@@ -1,5 +1,5 @@
-"""One server interceptor: request id, deadline, admin check, undecodable requests, the data-loss hold,
-error mapping and one log line per RPC worth logging."""
+"""One server interceptor: request id, deadline, undecodable requests, the data-loss hold, error
+mapping and one log line per RPC worth logging; the access policy runs inside it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 import grpc
 
 from svckit import deadline
-from svckit.auth import header, require_admin
+from svckit.auth import header
 from svckit.data_guard import DataGuard
 from svckit.errors import InvalidArgument, ServiceError, Unavailable
 from svckit.logs import request_id_var
@@ -62,16 +62,12 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
     def __init__(
         self,
         domain: str,
-        admin_methods: frozenset[str],
-        admin_token: str | None,
         *,
         slow_ms: float = 500.0,
         data_guard: DataGuard | None = None,
         mutating_methods: frozenset[str] = frozenset(),
     ) -> None:
         self._domain = domain
-        self._admin_methods = admin_methods
-        self._admin_token = admin_token
         self._data_guard = data_guard
         self._mutating_methods = mutating_methods
         self._slow_s = slow_ms / 1000
@@ -98,10 +94,8 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         return wrapped
 
     def _wrap(self, method: str, behavior):
-        admin = method in self._admin_methods
         guard = self._data_guard if method in self._mutating_methods else None
         domain = self._domain
-        token = self._admin_token
         slow_s = self._slow_s
 
         async def handle(request, context: grpc.aio.ServicerContext):
@@ -111,8 +105,6 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             request_id_var.set(header(metadata, "x-request-id") or os.urandom(8).hex())
             deadline.start_rpc(context.time_remaining())
             try:
-                if admin:
-                    require_admin(metadata, token)
                 if request is _UNDECODABLE:
                     raise _RequestUndecodable(f"the request is not a valid {method} request message")
                 if guard is not None:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from ops.v1 import ops_service_pb2 as pb
 from ops.v1 import ops_service_pb2_grpc
 
-from svckit.auth import caller_id
 from svckit.data_guard import DataGuard, DataLoss
 from svckit.errors import Violations
+from svckit.identity import current_caller
 from svckit.timestamps import timestamp_from_ms
 from svckit.validation import check_text
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["OpsService"].full_name
-METHODS = frozenset(f"/{SERVICE_NAME}/{m.name}" for m in pb.DESCRIPTOR.services_by_name["OpsService"].methods)
 _MAX_NOTE_CHARS = 500
 
 
@@ -30,7 +29,7 @@ class OpsServicer(ops_service_pb2_grpc.OpsServiceServicer):
         v = Violations()
         check_text(v, request.note, "note", max_chars=_MAX_NOTE_CHARS, required=True)
         v.raise_if_any()
-        loss, epoch = await self._guard.acknowledge(request.note, caller_id(context.invocation_metadata()))
+        loss, epoch = await self._guard.acknowledge(request.note, current_caller().name)
         return pb.AcknowledgeDataLossResponse(acknowledged=_data_loss(loss), epoch=epoch)
 
 

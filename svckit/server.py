@@ -16,7 +16,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from ops.v1 import ops_service_pb2_grpc
 
-from svckit import logs, ops
+from svckit import logs, ops, policy, tls
 from svckit.config import CommonSettings
 from svckit.data_guard import DataGuard
 from svckit.interceptors import ServiceInterceptor
@@ -101,7 +101,6 @@ def build_server(
     port: int,
     services: Sequence[ServiceBinding],
     domain: str,
-    admin_methods: frozenset[str] = frozenset(),
     probe: Callable[[], Awaitable[object]] | None = None,
     data_guard: DataGuard | None = None,
     on_start: Sequence[Callable[[], Awaitable[None]]] = (),
@@ -109,11 +108,10 @@ def build_server(
 ) -> tuple[AppServer, int]:
     """Mounts the services with health and reflection and binds `grpc_host:port` (0 = ephemeral).
 
-    With a `data_guard`, OpsService is mounted too (admin only), the guard's epoch check is the health
-    probe (it reads Redis, so it replaces `probe`), and the services' mutating methods are refused while
-    the guard holds an unacknowledged loss.
+    With a `data_guard`, OpsService is mounted too (admin only, by its declared policy), the guard's
+    epoch check is the health probe (it reads Redis, so it replaces `probe`), and the services'
+    mutating methods are refused while the guard holds an unacknowledged loss.
     """
-    token = settings.admin_token.get_secret_value() if settings.admin_token else None
     if data_guard is not None:
         services = [
             *services,
@@ -123,27 +121,26 @@ def build_server(
                 ops.SERVICE_NAME,
             ),
         ]
-        admin_methods = admin_methods | ops.METHODS
         probe = data_guard.check
+    names = tuple(b.name for b in services)
     interceptor = ServiceInterceptor(
         domain,
-        admin_methods,
-        token,
         slow_ms=settings.log_slow_rpc_ms,
         data_guard=data_guard,
-        mutating_methods=mutating_methods(b.name for b in services),
+        mutating_methods=mutating_methods(names),
     )
     server = grpc.aio.server(
-        interceptors=[ServerMetricsInterceptor(), interceptor],  # metrics first: they see the mapped code
+        # Metrics first, so they see the code the error mapping chose; the policy runs inside
+        # ServiceInterceptor, which maps its refusals to statuses with ErrorInfo.
+        interceptors=[ServerMetricsInterceptor(), interceptor, policy.from_settings(settings, names)],
         options=[("grpc.so_reuseport", 1 if settings.grpc_reuseport else 0)],
     )
     for binding in services:
         binding.add_to_server(binding.servicer, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    names = tuple(b.name for b in services)
     reflection.enable_server_reflection((*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    bound = server.add_insecure_port(f"{settings.grpc_host}:{port}")
+    bound = tls.bind(server, f"{settings.grpc_host}:{port}", settings, service=domain.split(".")[0])
     exporter = MetricsExporter.for_service(settings, domain)
     app = AppServer(
         server=server,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import grpc
 import hypothesis.internal.observability  # noqa: F401  (see below)
 import pytest
 import redis
 
+from devtools import dev_pki
 from devtools.redis_procs import RedisCluster, RedisProcess
 from svckit.server import AppServer
 
@@ -55,9 +57,27 @@ def any_redis(request) -> dict[str, str]:
     return {"redis_url": cluster.url, "redis_cluster_nodes": cluster.startup_nodes}
 
 
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory) -> Path:
+    """A dev CA and certificates for pricing, balance, payment, storefront and admin-cli."""
+    return dev_pki.ensure(tmp_path_factory.mktemp("pki"))
+
+
+def tls_settings(pki: Path, **overrides) -> dict:
+    """base_settings with mTLS on: each service presents its own certificate and trusts the dev CA."""
+    return base_settings(
+        plaintext_dev_mode=False,
+        tls_cert_file=str(pki / "{service}.pem"),
+        tls_key_file=str(pki / "{service}-key.pem"),
+        tls_ca_file=str(pki / "ca.pem"),
+        **overrides,
+    )
+
+
 def base_settings(**overrides) -> dict:
-    """Ephemeral ports, fast health probes and the test admin token."""
+    """Ephemeral ports, fast health probes, the test admin token; plaintext dev mode (TLS: tests/security)."""
     return {
+        "plaintext_dev_mode": True,
         "grpc_host": "127.0.0.1",
         "pricing_port": 0,
         "balance_port": 0,

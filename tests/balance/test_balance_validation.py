@@ -6,6 +6,7 @@ import grpc
 import pytest
 from balance.v1 import balance_service_pb2 as pb
 
+from svckit.policy import load
 from tests.balance.support import PURCHASE, TOP_UP, key_count, refused
 from tests.conftest import ADMIN_METADATA
 
@@ -76,6 +77,7 @@ async def test_largest_amount_is_accepted(balances):
 
 
 # Each direction's reasons (issue 13); payment_svc credits TOP_UP and debits REFUND.
+POLICY = load(["balance.v1.BalanceService"])
 ALLOWED = {
     "Credit": {"TOP_UP", "REFUND", "ADJUSTMENT", "PROMOTIONAL"},
     "Debit": {"PURCHASE", "USAGE", "REFUND", "ADJUSTMENT"},
@@ -102,7 +104,10 @@ async def test_each_direction_takes_exactly_its_own_reasons(single_balances, met
                 account_id=account, amount_minor=1, reason=reason, request_id=hold_id
             )
         try:
-            await getattr(balances.stub, method)(request, metadata=ADMIN_METADATA)
+            # The plaintext dev caller holds every role but admin: add the token where the policy asks for it.
+            rule = POLICY[f"/balance.v1.BalanceService/{method}"].rule_for(request)
+            metadata = ADMIN_METADATA if "admin" in rule.roles else ()
+            await getattr(balances.stub, method)(request, metadata=metadata)
         except grpc.aio.AioRpcError as error:
             assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, name
         else:

@@ -51,6 +51,7 @@ class RunningStack:
             "GRPC_HOST": "127.0.0.1",
             "LOG_LEVEL": "WARNING",
             "METRICS_PORT": "0",  # the default ports are fixed; another run here may hold them
+            "PLAINTEXT_DEV_MODE": "true",  # make run's mTLS: tests/security/test_make_run_tls.py
             **self.extra_env,
         }
         argv = [sys.executable, "-m", "devtools.run_stack", "--state-dir", str(self.state_dir)]

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -119,6 +120,13 @@ def e2e(tmp_path_factory) -> Iterator[Endpoints]:
     if "E2E_PRICING_ADDR" in os.environ:
         yield _from_env()
         return
+    with local_stack(tmp_path_factory, plaintext_dev_mode=True) as endpoints:  # mTLS: test_story_tls.py
+        yield endpoints
+
+
+@contextmanager
+def local_stack(tmp_path_factory, **extra_settings) -> Iterator[Endpoints]:
+    """Redis, the three services and the fake Stripe as local processes on free ports."""
     ports = {name: free_port() for name in ("pricing", "balance", "payment", "webhook", "redis")}
     webhook_url = f"http://127.0.0.1:{ports['webhook']}/webhooks/stripe"
     fake, fake_url = _start_fake_stripe(webhook_url)
@@ -139,6 +147,7 @@ def e2e(tmp_path_factory) -> Iterator[Endpoints]:
         "log_level": "WARNING",
         "shutdown_grace_s": 2,
         "metrics_port": 0,  # the default ports are fixed; another run here may hold them
+        **extra_settings,
     }
     env = {key.upper(): str(value) for key, value in settings.items()}
     common = CommonSettings(**{k: v for k, v in settings.items() if k in CommonSettings.model_fields})

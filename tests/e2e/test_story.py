@@ -17,6 +17,7 @@ from payment.v1 import payment_service_pb2_grpc
 from pricing.v1 import pricing_service_pb2 as pri
 from pricing.v1 import pricing_service_pb2_grpc
 
+from priceledger_client.channel import open_channel
 from svckit.status import error_info
 
 RUN = str(time.time_ns())  # compose runs may reuse a Redis volume: keep ids unique per run
@@ -41,7 +42,8 @@ async def eventually(read: Callable[[], Awaitable], ok: Callable[[object], bool]
 
 class Clients:
     def __init__(self, e2e) -> None:
-        self.channels = [grpc.aio.insecure_channel(a) for a in (e2e.pricing, e2e.balance, e2e.payment)]
+        # open_channel speaks mTLS when TLS_CA_FILE is set (test_story_tls.py, compose), else plaintext.
+        self.channels = [open_channel(a) for a in (e2e.pricing, e2e.balance, e2e.payment)]
         self.pricing = pricing_service_pb2_grpc.PricingServiceStub(self.channels[0])
         self.balance = balance_service_pb2_grpc.BalanceServiceStub(self.channels[1])
         self.payment = payment_service_pb2_grpc.PaymentServiceStub(self.channels[2])
@@ -197,7 +199,7 @@ async def test_a_restarted_service_loses_nothing_and_its_outage_reads_as_unavail
         reason=bal.TRANSACTION_REASON_PROMOTIONAL,
         request_id=rid("promo"),
     )
-    await clients.balance.Credit(credit)
+    await clients.balance.Credit(credit, metadata=e2e.admin)
 
     assert balance_svc.stop() == 0
     with pytest.raises(grpc.aio.AioRpcError) as direct:
@@ -227,5 +229,5 @@ async def test_a_restarted_service_loses_nothing_and_its_outage_reads_as_unavail
         )
     ).balance
     assert balance.balance_minor == 1234
-    replay = await clients.balance.Credit(credit)
+    replay = await clients.balance.Credit(credit, metadata=e2e.admin)
     assert replay.balance.balance_minor == 1234  # the acknowledged credit was kept, and counted once

@@ -38,6 +38,7 @@ async def test_sigterm_lets_an_in_flight_rpc_finish(single_redis, redis_server):
         "BALANCE_PORT": str(port),
         "METRICS_PORT": "0",
         "LOG_LEVEL": "WARNING",
+        "PLAINTEXT_DEV_MODE": "true",
     }
     proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "balance_svc", env=env)
     try:

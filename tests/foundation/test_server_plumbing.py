@@ -20,7 +20,6 @@ from balance_svc.server import create_server as create_balance
 from devtools.redis_procs import RedisProcess
 from payment_svc.config import Settings as PaymentSettings
 from payment_svc.server import create_server as create_payment
-from pricing_svc.server import ADMIN_METHODS as PRICING_ADMIN_METHODS
 from pricing_svc.server import create_server as create_pricing
 from pricing_svc.settings import Settings as PricingSettings
 from svckit.status import error_info
@@ -84,7 +83,7 @@ async def test_reflection_lists_the_service_health_and_reflection(
 
 
 def _admin_call(channel: grpc.aio.Channel, metadata=None):
-    method = sorted(PRICING_ADMIN_METHODS)[0]  # any admin method
+    method = "/pricing.v1.PricingService/GetPricingConfig"  # an admin-only method
     call = channel.unary_unary(method, request_serializer=empty_pb2.Empty.SerializeToString)
     return call(empty_pb2.Empty(), metadata=metadata)
 

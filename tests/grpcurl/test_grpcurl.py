@@ -16,35 +16,43 @@ from balance_svc.server import create_server as create_balance
 from pricing_svc.catalogue import DEFAULT_CATALOGUE, LAUNCH_PRODUCT_ID
 from pricing_svc.server import create_server as create_pricing
 from pricing_svc.settings import Settings as PricingSettings
-from tests.conftest import ADMIN_TOKEN, base_settings
+from tests.conftest import ADMIN_TOKEN, tls_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 GRPCURL = Path(sys.executable).parent / "grpcurl"
 
-# The README's "Drive it with grpcurl" block, verbatim: it runs against `make run` with ADMIN_TOKEN set.
+# The README's "Drive it with grpcurl" block, verbatim: it runs against `make run` (mTLS, .state/pki).
 README_BLOCK = r"""
 # What each server offers (server reflection), and its health
-grpcurl -plaintext localhost:50051 list
-grpcurl -plaintext localhost:50051 describe pricing.v1.PricingService
-grpcurl -plaintext -d '{"service": "pricing.v1.PricingService"}' localhost:50051 grpc.health.v1.Health/Check
+grpcurl -cacert .state/pki/ca.pem -cert .state/pki/admin-cli.pem -key .state/pki/admin-cli-key.pem \
+  localhost:50051 list
+grpcurl -cacert .state/pki/ca.pem -cert .state/pki/admin-cli.pem -key .state/pki/admin-cli-key.pem \
+  localhost:50051 describe pricing.v1.PricingService
+grpcurl -cacert .state/pki/ca.pem -cert .state/pki/admin-cli.pem -key .state/pki/admin-cli-key.pem \
+  -d '{"service": "pricing.v1.PricingService"}' localhost:50051 grpc.health.v1.Health/Check
 
 # Quote the launch product
-grpcurl -plaintext -d '{"product_id": "launch-product"}' localhost:50051 pricing.v1.PricingService/GetQuote
+grpcurl -cacert .state/pki/ca.pem -cert .state/pki/admin-cli.pem -key .state/pki/admin-cli-key.pem \
+  -d '{"product_id": "launch-product"}' localhost:50051 pricing.v1.PricingService/GetQuote
 
 # Admin: create a 10% code (idempotent per request_id), then quote with it
-grpcurl -plaintext -H "authorization: Bearer $ADMIN_TOKEN" \
+grpcurl -cacert .state/pki/ca.pem -cert .state/pki/admin-cli.pem -key .state/pki/admin-cli-key.pem \
+  -H "authorization: Bearer $ADMIN_TOKEN" \
   -d '{"discount_code": {"code": "LAUNCH10", "kind": "DISCOUNT_KIND_PERCENT", "percent_off": 10},
        "request_id": "readme-launch10"}' \
   localhost:50051 pricing.v1.PricingService/CreateDiscountCode
-grpcurl -plaintext -d '{"product_id": "launch-product", "discount_code": "launch10"}' \
+grpcurl -cacert .state/pki/ca.pem -cert .state/pki/admin-cli.pem -key .state/pki/admin-cli-key.pem \
+  -d '{"product_id": "launch-product", "discount_code": "launch10"}' \
   localhost:50051 pricing.v1.PricingService/GetQuote
 
 # Admin: credit an account by adjustment, then read its balance
-grpcurl -plaintext -H "authorization: Bearer $ADMIN_TOKEN" \
+grpcurl -cacert .state/pki/ca.pem -cert .state/pki/admin-cli.pem -key .state/pki/admin-cli-key.pem \
+  -H "authorization: Bearer $ADMIN_TOKEN" \
   -d '{"account_id": "acct_demo", "amount_minor": 1000, "currency": "USD",
        "reason": "TRANSACTION_REASON_ADJUSTMENT", "request_id": "readme-credit-1"}' \
   localhost:50052 balance.v1.BalanceService/Credit
-grpcurl -plaintext -d '{"account_id": "acct_demo"}' localhost:50052 balance.v1.BalanceService/GetBalance
+grpcurl -cacert .state/pki/ca.pem -cert .state/pki/admin-cli.pem -key .state/pki/admin-cli-key.pem \
+  -d '{"account_id": "acct_demo"}' localhost:50052 balance.v1.BalanceService/GetBalance
 """
 
 
@@ -64,8 +72,12 @@ README_COMMANDS = commands_in(README_BLOCK)
 
 
 async def _grpcurl(command: str, addrs: dict[str, str]) -> tuple[int, str, str]:
-    """Runs a README command with `make run`'s addresses swapped for the test servers' ones."""
-    argv = [addrs.get(arg, arg).replace("$ADMIN_TOKEN", ADMIN_TOKEN) for arg in shlex.split(command)]
+    """Runs a README command with `make run`'s addresses and certificates swapped for the test servers'."""
+    pki = addrs[".state/pki/"]
+    argv = [
+        addrs.get(arg, arg).replace("$ADMIN_TOKEN", ADMIN_TOKEN).replace(".state/pki/", pki)
+        for arg in shlex.split(command)
+    ]
     assert argv[0] == "grpcurl"
     proc = await asyncio.create_subprocess_exec(
         GRPCURL, *argv[1:], stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
@@ -75,11 +87,12 @@ async def _grpcurl(command: str, addrs: dict[str, str]) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-async def addrs(single_redis, start_server) -> dict[str, str]:
-    settings = base_settings(**single_redis)
+async def addrs(single_redis, start_server, pki) -> dict[str, str]:
+    settings = tls_settings(pki, **single_redis)
     return {
         "localhost:50051": await start_server(create_pricing, PricingSettings(**settings)),
         "localhost:50052": await start_server(create_balance, BalanceSettings(**settings)),
+        ".state/pki/": f"{pki}/",
     }
 
 
@@ -97,10 +110,11 @@ async def test_readme_grpcurl_commands_list_describe_quote_and_administer(addrs)
         "ops.v1.OpsService",
         "pricing.v1.PricingService",
     }
+    # Reflection shows each method's access policy too.
     assert (
-        "rpc GetQuote ( .pricing.v1.GetQuoteRequest ) returns ( .pricing.v1.GetQuoteResponse );"
-        in description
-    )
+        "rpc GetQuote ( .pricing.v1.GetQuoteRequest ) returns ( .pricing.v1.GetQuoteResponse ) {\n"
+        "    option (.access.v1.access) = { any_authenticated:true };"
+    ) in description
     assert json.loads(health) == {"status": "SERVING"}
 
     launch = DEFAULT_CATALOGUE.product(LAUNCH_PRODUCT_ID)
@@ -118,13 +132,20 @@ async def test_readme_grpcurl_commands_list_describe_quote_and_administer(addrs)
     assert int(json.loads(balance)["balance"]["available_minor"]) == 1000
 
 
-async def test_grpcurl_admin_call_without_the_bearer_token_is_unauthenticated(addrs):
+async def test_grpcurl_admin_call_without_the_bearer_token_is_permission_denied_for_the_cert_identity(addrs):
     admin_call = next(c for c in README_COMMANDS if "CreateDiscountCode" in c)
     code, _, stderr = await _grpcurl(
         admin_call.replace('-H "authorization: Bearer $ADMIN_TOKEN" ', ""), addrs
     )
     assert code != 0
-    assert "Code: Unauthenticated" in stderr
+    assert "Code: PermissionDenied" in stderr and "ROLE_MISSING" in stderr
+
+
+async def test_grpcurl_without_a_client_certificate_fails_the_handshake(addrs):
+    quote = next(c for c in README_COMMANDS if "GetQuote" in c)
+    no_cert = quote.replace("-cert .state/pki/admin-cli.pem -key .state/pki/admin-cli-key.pem ", "")
+    code, stdout, _ = await _grpcurl(no_cert, addrs)
+    assert code != 0 and stdout == ""
 
 
 async def test_grpcurl_admin_call_with_a_wrong_token_is_permission_denied(addrs):

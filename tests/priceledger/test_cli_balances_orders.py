@@ -45,7 +45,7 @@ async def test_an_adjustment_re_run_with_its_request_id_applies_once(e2e):
 
 async def test_verify_reports_a_consistent_account_and_exits_zero(e2e):
     account = unique("acct")
-    async with BalanceClient(e2e.balance) as balance:
+    async with BalanceClient(e2e.balance, admin_token=e2e.admin_token) as balance:
         await balance.credit(account, 1234, reason=bal.TRANSACTION_REASON_PROMOTIONAL)
     result = await priceledger(e2e, "balances", "verify", account)
     assert result.exit_code == 0, result.output

@@ -21,13 +21,13 @@ from priceledger_client import (
 )
 from tests.priceledger.support import unique
 
-PROMO = bal.TRANSACTION_REASON_PROMOTIONAL
+TOP_UP = bal.TRANSACTION_REASON_TOP_UP  # the plaintext dev caller holds `payment`, not `admin`
 
 
 async def test_bad_fields_raise_invalid_argument_with_every_field_violation(e2e):
     async with BalanceClient(e2e.balance) as balance:
         with pytest.raises(InvalidArgument) as caught:
-            await balance.credit("not an id!", 0, reason=PROMO)
+            await balance.credit("not an id!", 0, reason=TOP_UP)
     err = caught.value
     assert (err.reason, err.domain, err.transient) == ("INVALID_ARGUMENT", "balance.v1", False)
     assert {"account_id", "amount_minor"} <= {v.field for v in err.field_violations}
@@ -52,8 +52,8 @@ async def test_an_unknown_order_is_not_found_with_the_services_reason(e2e):
 async def test_operations_without_a_request_id_each_apply_once(e2e):
     account = unique("acct")
     async with BalanceClient(e2e.balance) as balance:
-        first = await balance.credit(account, 100, reason=PROMO)
-        second = await balance.credit(account, 100, reason=PROMO)
+        first = await balance.credit(account, 100, reason=TOP_UP)
+        second = await balance.credit(account, 100, reason=TOP_UP)
         assert first.transaction.request_id != second.transaction.request_id
         assert (await balance.get_balance(account)).balance_minor == 200
 
@@ -61,8 +61,8 @@ async def test_operations_without_a_request_id_each_apply_once(e2e):
 async def test_a_repeated_request_id_applies_once_and_returns_the_first_result(e2e):
     account = unique("acct")
     async with BalanceClient(e2e.balance) as balance:
-        first = await balance.credit(account, 100, reason=PROMO, request_id="grant-1")
-        again = await balance.credit(account, 100, reason=PROMO, request_id="grant-1")
+        first = await balance.credit(account, 100, reason=TOP_UP, request_id="grant-1")
+        again = await balance.credit(account, 100, reason=TOP_UP, request_id="grant-1")
         assert again.transaction.transaction_id == first.transaction.transaction_id
         assert (await balance.get_balance(account)).balance_minor == 100
 

@@ -16,6 +16,7 @@ def library_example() -> str:
 
 async def test_the_readme_client_example_credits_and_reads_the_balance(e2e, monkeypatch):
     monkeypatch.setenv("BALANCE_SERVICE_ADDR", e2e.balance)
+    monkeypatch.setenv("ADMIN_TOKEN", e2e.admin_token)  # promotional credit is the admin's
     code = library_example()
     assert len([line for line in code.splitlines() if line.strip()]) <= 5
     namespace: dict = {}
