@@ -19,7 +19,7 @@ from tests.balance.support import TOP_UP, USAGE, refused, unique
 from tests.conftest import base_settings
 from tests.observability.scrape import fetch, samples, value
 
-PROMOTIONAL = pb.TRANSACTION_REASON_PROMOTIONAL
+REFUND = pb.TRANSACTION_REASON_REFUND
 SERVICE = "balance.v1.BalanceService"
 # What the RPCs below must add, and nothing else. The replayed credit runs its script (which replays)
 # and counts as a handled Credit, but moves no money.
@@ -34,7 +34,7 @@ EXPECTED = {
     ("grpc_client_handled_total", (("grpc_method", "GetBalance"), ("grpc_code", "OK"))): 1,
     ("grpc_client_handled_total", (("grpc_method", "Debit"), ("grpc_code", "FailedPrecondition"))): 1,
     ("balance_credited_minor_total", (("reason", "TOP_UP"), ("currency", "EUR"))): 500,
-    ("balance_credited_minor_total", (("reason", "PROMOTIONAL"), ("currency", "EUR"))): 200,
+    ("balance_credited_minor_total", (("reason", "REFUND"), ("currency", "EUR"))): 200,
     ("balance_debited_minor_total", (("reason", "USAGE"), ("currency", "EUR"))): 300,
     ("redis_script_calls_total", (("script", "credit"), ("outcome", "ok"))): 3,
     ("redis_script_calls_total", (("script", "debit"), ("outcome", "ok"))): 2,
@@ -73,7 +73,7 @@ async def test_metrics_count_each_rpc_by_code_and_each_credit_once_by_reason(
     await stub.Credit(top_up)  # a retry: replayed, no money moves
     await stub.Credit(
         pb.CreditRequest(
-            account_id=account, amount_minor=200, currency="EUR", reason=PROMOTIONAL, request_id=unique("c")
+            account_id=account, amount_minor=200, currency="EUR", reason=REFUND, request_id=unique("c")
         )
     )
     await refused(

@@ -83,7 +83,7 @@ async def test_reflection_lists_the_service_health_and_reflection(
 
 
 def _admin_call(channel: grpc.aio.Channel, metadata=None):
-    method = "/pricing.v1.PricingService/GetPricingConfig"  # an admin-only method
+    method = "/pricing.v1.PricingService/ListPricingConfigChanges"  # an admin-only method
     call = channel.unary_unary(method, request_serializer=empty_pb2.Empty.SerializeToString)
     return call(empty_pb2.Empty(), metadata=metadata)
 

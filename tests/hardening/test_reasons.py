@@ -6,6 +6,7 @@ from ops.v1 import ops_service_pb2
 
 from svckit import interceptors
 from svckit.data_guard import DataLossUnacknowledged, NoDataLossDetected
+from svckit.errors import RoleMissing
 
 
 def test_ops_error_reason_enum_matches_svckit_reasons():
@@ -19,5 +20,6 @@ def test_ops_error_reason_enum_matches_svckit_reasons():
         DataLossUnacknowledged.reason,
         interceptors._BackendUnavailable.reason,
         interceptors._RequestUndecodable.reason,
+        RoleMissing.reason,
     }
     assert in_proto == in_python

@@ -52,6 +52,7 @@ def services(redis_server) -> Iterator[Services]:
         "REDIS_URL": redis_server.url,
         "GRPC_HOST": "127.0.0.1",
         "LOG_LEVEL": "WARNING",
+        "PLAINTEXT_DEV_MODE": "true",  # mTLS is tests/security's subject
         "ADMIN_TOKEN": ADMIN_TOKEN,
         "WEBHOOK_PORT": str(free_port()),
         "AUTO_TOP_UP_CONSUMER": "false",

@@ -38,7 +38,7 @@ def _by_reason(prometheus: Prometheus, query: str) -> Callable[[], dict[str, flo
 async def test_prometheus_reports_the_money_real_credits_and_debits_moved(services, prometheus):
     async with grpc.aio.insecure_channel(services.grpc["balance_svc"]) as channel:
         stub = balance_service_pb2_grpc.BalanceServiceStub(channel)
-        for amount, reason, rid in ((700, "TOP_UP", "p1"), (300, "PROMOTIONAL", "p2"), (700, "TOP_UP", "p1")):
+        for amount, reason, rid in ((700, "TOP_UP", "p1"), (300, "REFUND", "p2"), (700, "TOP_UP", "p1")):
             await stub.Credit(
                 pb.CreditRequest(
                     account_id="acct_prom",
@@ -58,7 +58,7 @@ async def test_prometheus_reports_the_money_real_credits_and_debits_moved(servic
         )
     credited = 'sum by (reason) (balance_credited_minor_total{job="balance_svc",currency="GBP"})'
     debited = 'sum by (reason) (balance_debited_minor_total{job="balance_svc",currency="GBP"})'
-    expected = {"TOP_UP": 700, "PROMOTIONAL": 300}
+    expected = {"TOP_UP": 700, "REFUND": 300}
     assert await asyncio.to_thread(_eventually, _by_reason(prometheus, credited), expected) == expected
     assert await asyncio.to_thread(_eventually, _by_reason(prometheus, debited), {"USAGE": 250}) == {
         "USAGE": 250

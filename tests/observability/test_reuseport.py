@@ -41,6 +41,7 @@ def shared_port_balances(redis_server) -> Iterator[tuple[str, list[int]]]:
         "BALANCE_PORT": str(grpc_port),
         "GRPC_REUSEPORT": "true",
         "LOG_LEVEL": "WARNING",
+        "PLAINTEXT_DEV_MODE": "true",  # mTLS is tests/security's subject
     }
     procs = [
         subprocess.Popen([sys.executable, "-m", "balance_svc"], env={**env, "METRICS_PORT": str(port)})

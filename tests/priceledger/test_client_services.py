@@ -81,10 +81,10 @@ async def test_admin_methods_refuse_a_missing_or_wrong_token_with_their_reasons(
     monkeypatch.delenv("ADMIN_TOKEN", raising=False)
     async with PricingClient.from_env(e2e.pricing) as anonymous:
         with pytest.raises(Unauthenticated) as missing:
-            await anonymous.get_pricing_config()
+            await anonymous.list_pricing_config_changes()
     async with PricingClient(e2e.pricing, admin_token="wrong") as impostor:
         with pytest.raises(PermissionDenied) as wrong:
-            await impostor.get_pricing_config()
+            await impostor.list_pricing_config_changes()
     assert (missing.value.reason, wrong.value.reason) == ("ADMIN_TOKEN_MISSING", "ADMIN_TOKEN_INVALID")
 
 

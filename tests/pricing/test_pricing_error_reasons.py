@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from importlib import resources
 
+from ops.v1 import ops_service_pb2 as ops
 from pricing.v1 import pricing_service_pb2 as pb
 
 from pricing_svc import errors
@@ -42,6 +43,9 @@ def test_every_reason_a_lua_script_returns_is_an_error_reason():
     assert lua - set(ErrorReason) == set()
 
 
+SHARED_REASONS = {name.removeprefix("ERROR_REASON_") for name in ops.ErrorReason.keys()}
+
+
 def test_every_error_pricing_svc_can_raise_carries_an_error_reason():
     classes = _error_classes(errors) | _error_classes(svckit_errors) | _error_classes(interceptors)
     reasons = {cls.reason for cls in classes} - {
@@ -50,5 +54,6 @@ def test_every_error_pricing_svc_can_raise_carries_an_error_reason():
         "FAILED_PRECONDITION",
         "ABORTED",
     }
-    # Those four are svckit's generic bases; pricing_svc raises only their named subclasses.
-    assert reasons - set(ErrorReason) == {"UNAVAILABLE", "DEPENDENCY_UNAVAILABLE"}
+    # Those four are svckit's generic bases; pricing_svc raises only their named subclasses. The shared
+    # plumbing's own reasons are declared once, in ops.v1.ErrorReason.
+    assert reasons - set(ErrorReason) - SHARED_REASONS == {"UNAVAILABLE", "DEPENDENCY_UNAVAILABLE"}
