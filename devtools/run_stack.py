@@ -158,7 +158,13 @@ class Stack:
     def ready_lines(self) -> str:
         """What is where, where payments go, and a first command; the last line starts with "  try"."""
         addrs = ", ".join(f"{m.removesuffix('_svc')} {a}" for m, a in self.addrs.items())
-        hint = f"grpcurl -plaintext {self.addrs['pricing_svc']} list"
+        plaintext = CommonSettings().plaintext_dev_mode
+        flags = (
+            "-plaintext"
+            if plaintext
+            else "-cacert $TLS_CA_FILE -cert $TLS_CLIENT_CERT_FILE -key $TLS_CLIENT_KEY_FILE"
+        )
+        hint = f"grpcurl {flags} {self.addrs['pricing_svc']} list"
         return "\n".join(
             [
                 f"ready: {addrs}; webhooks {self.webhook_url}; redis {self.redis.url}",

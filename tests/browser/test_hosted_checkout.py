@@ -40,7 +40,7 @@ def _landing_url(stack, session_id: str) -> str:
 def test_clicking_pay_on_the_hosted_page_fulfils_the_order(stack, browser, screenshot):
     checkout = stack.open_checkout(_new("acct_browser"), _new("browser-buy"))
     browser.get(checkout.checkout_url)
-    assert browser.find_element(By.ID, "product").text == "launch-product"
+    assert browser.find_element(By.ID, "product").text == "Launch product"  # the catalogue's display name
     assert browser.find_element(By.ID, "amount").text == "USD 29.99"
     assert "no money moves" in browser.find_element(By.CLASS_NAME, "banner").text
     screenshot("checkout-page")

@@ -8,6 +8,7 @@ import signal
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -38,20 +39,34 @@ def _run_stack(state_dir, ports: dict[str, int], redis_port: int) -> subprocess.
 
 
 def _until_ready(proc: subprocess.Popen[str]) -> str:
+    """Everything printed up to the ready block's last line, the one that starts with "  try"."""
     lines = []
     for line in proc.stdout:
         lines.append(line)
-        if line.startswith("ready: "):
+        if line.startswith("  try "):
             break
     return "".join(lines)
 
 
+def _ready_block_as_make_run_prints_it(printed: str, ports: dict[str, int], redis_port: int) -> str:
+    """The ready block with the test's free ports swapped for `make run`'s defaults."""
+    block = printed[printed.index("ready: ") :]
+    defaults = {redis_port: 6379} | {
+        ports[v]: p for v, p in zip(PORTS, (50051, 50052, 50053, 8080), strict=True)
+    }
+    return re.sub(r":(\d+)\b", lambda m: f":{defaults.get(int(m.group(1)), m.group(1))}", block)
+
+
 def test_make_run_serves_mtls_with_a_dev_ca_it_makes_once_and_prints_the_admin_token(tmp_path):
-    ports = {var: free_port() for var in PORTS}
-    proc = _run_stack(tmp_path / "state", ports, free_port())
+    ports, redis_port = {var: free_port() for var in PORTS}, free_port()
+    proc = _run_stack(tmp_path / "state", ports, redis_port)
     try:
         printed = _until_ready(proc)
         assert "ready: " in printed, printed
+        readme = (Path(__file__).parents[2] / "README.md").read_text()
+        assert _ready_block_as_make_run_prints_it(printed, ports, redis_port) in readme, (
+            "README's ready lines"
+        )
         token = re.search(r"dev admin token: (\S+)", printed).group(1)
         pki = tmp_path / "state" / "pki"
         for name in ("pricing", "balance", "payment", "admin-cli"):
