@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 
 from payment_svc.checks import check_order_id
@@ -11,10 +9,10 @@ from payment_svc.errors import OrderNotFound
 from payment_svc.order_store import OrderStore
 from payment_svc.orders import Order
 from svckit.errors import InvalidArgument, Violations
+from svckit.paging import Paging
 from svckit.validation import check_account_id
 
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
+PAGING = Paging("payment.v1.ListOrders", default_size=20, max_size=100)
 
 
 @dataclass(frozen=True)
@@ -39,28 +37,14 @@ class OrderQueries:
     async def page(self, account_id: str, page_size: int, page_token: str) -> OrderPage:
         v = Violations()
         check_account_id(v, account_id)
-        v.check(0 <= page_size <= MAX_PAGE_SIZE, "page_size", f"must be 0 to {MAX_PAGE_SIZE}")
-        after = _decode_token(page_token, v)
+        size = PAGING.page_size(v, page_size)
+        after = PAGING.decode_token(v, page_token)
+        if after:
+            check_order_id(v, after, "page_token")
         v.raise_if_any()
-        size = page_size or DEFAULT_PAGE_SIZE
         orders = await self._orders.page(account_id, after, size + 1)
         if orders is None:
             problem = ("page_token", "is not a token of this account's listing")
             raise InvalidArgument(": ".join(problem), field_violations=(problem,))
         page = orders[:size]
-        return OrderPage(page, _encode_token(page[-1].order_id) if len(orders) > size else "")
-
-
-def _encode_token(order_id: str) -> str:
-    return base64.urlsafe_b64encode(order_id.encode()).decode()
-
-
-def _decode_token(token: str, v: Violations) -> str:
-    if not token:
-        return ""
-    try:
-        order_id = base64.urlsafe_b64decode(token.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        order_id = ""
-    check_order_id(v, order_id, "page_token")
-    return order_id
+        return OrderPage(page, PAGING.encode_token(page[-1].order_id) if len(orders) > size else "")

@@ -37,7 +37,7 @@ from priceledger_client import BalanceClient, PricingClient, ServiceClient
 from svckit import tls
 from svckit.clock import Clock, SystemClock
 from svckit.data_guard import DataGuard
-from svckit.logs import request_id_var
+from svckit.logs import correlation_id_var
 from svckit.redis_client import connect
 from svckit.server import AppServer, ServiceBinding, build_server
 from svckit.tasks import cancel_and_wait
@@ -81,7 +81,7 @@ class _Peers:
                 addr,
                 credentials=credentials,
                 timeout_s=settings.peer_timeout_s,
-                correlation_id=request_id_var.get,
+                correlation_id=correlation_id_var.get,
                 error_mapper=from_peer,
             )
 

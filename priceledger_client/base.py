@@ -11,10 +11,10 @@ import grpc
 from priceledger_client.channel import open_channel
 from priceledger_client.errors import ClientError, from_rpc_error
 from svckit.config import CommonSettings
+from svckit.logs import CORRELATION_ID_HEADER
 
 # The services' interceptor logs the value of this header as the call's id, so one id follows an
 # operation across services.
-CORRELATION_ID_HEADER = "x-request-id"
 CALLER_ID_HEADER = "x-caller-id"
 
 

@@ -1,4 +1,4 @@
-"""One server interceptor: request id, deadline, undecodable requests, the data-loss hold, error
+"""One server interceptor: correlation id, deadline, undecodable requests, the data-loss hold, error
 mapping and one log line per RPC worth logging; the access policy runs inside it."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from svckit import deadline
 from svckit.auth import header
 from svckit.data_guard import DataGuard
 from svckit.errors import InvalidArgument, ServiceError, Unavailable
-from svckit.logs import request_id_var
+from svckit.logs import CORRELATION_ID_HEADER, correlation_id_var
 from svckit.redis_client import backend_unavailable
 from svckit.status import to_grpc_status
 
@@ -102,7 +102,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             started = time.perf_counter()
             metadata = context.invocation_metadata()
             # Only log lines carry the id, so it needs to be unique, not unguessable: 8 random bytes.
-            request_id_var.set(header(metadata, "x-request-id") or os.urandom(8).hex())
+            correlation_id_var.set(header(metadata, CORRELATION_ID_HEADER) or os.urandom(8).hex())
             deadline.start_rpc(context.time_remaining())
             try:
                 if request is _UNDECODABLE:
@@ -131,7 +131,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 
 
 def _log_call(level: int, msg: str, method: str, code: str, started: float, reason: str = "") -> None:
-    """The one line format for calls: method, code, ErrorInfo reason (if any), duration and request id."""
+    """The one line format for calls: method, code, ErrorInfo reason (if any), duration and correlation id."""
     if log.isEnabledFor(level):
         fields = {
             "method": method,
@@ -168,4 +168,4 @@ def _as_service_error(exc: Exception, method: str) -> ServiceError:
     if isinstance(exc, NotImplementedError):
         return _Unimplemented(f"{method} is not implemented yet")
     log.exception("unhandled error in %s", method)
-    return _Internal("internal error; see the service log for the request id")
+    return _Internal("internal error; see the service log for the correlation id")

@@ -1,4 +1,4 @@
-"""JSON log lines on stderr, one object per line, carrying the RPC's request id."""
+"""JSON log lines on stderr, one object per line, carrying the correlation id of the work they belong to."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import logging
 import sys
 from contextvars import ContextVar
 
-request_id_var: ContextVar[str] = ContextVar("request_id", default="")
+# The id that ties together every log line of one customer action, across services (not an idempotency
+# key: every proto `request_id` is one of those).
+CORRELATION_ID_HEADER = "x-correlation-id"
+correlation_id_var: ContextVar[str] = ContextVar("correlation_id", default="")
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
 
 
@@ -20,7 +23,7 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         entry.update((k, v) for k, v in record.__dict__.items() if k not in _STANDARD)
-        entry.setdefault("request_id", request_id_var.get() or None)
+        entry.setdefault("correlation_id", correlation_id_var.get() or None)
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
