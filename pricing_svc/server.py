@@ -27,7 +27,11 @@ async def create_server(settings: Settings, *, clock: Clock | None = None) -> tu
     catalogue = CatalogueStore(
         redis, register_scripts(redis, "pricing_svc", pipe)["update_config"], request_ttl_ms=request_ttl_ms
     )
-    cache = CatalogueCache(catalogue, refresh_ms=settings.pricing_config_refresh_ms)
+    guard = DataGuard(redis, "pricing")
+    cache = CatalogueCache(
+        catalogue, refresh_ms=settings.pricing_config_refresh_ms, report_loss=guard.report_loss
+    )
+    guard.on_acknowledged(cache.accept_redis_as_it_is)
     codes = CodeStore(
         redis,
         pipe,
@@ -44,7 +48,7 @@ async def create_server(settings: Settings, *, clock: Clock | None = None) -> tu
         port=settings.pricing_port,
         services=[binding],
         domain="pricing.v1",
-        data_guard=DataGuard(redis, "pricing"),
+        data_guard=guard,
         on_start=[cache.start],
         on_stop=[cache.stop, redis.aclose] if pipe is None else [cache.stop, pipe.aclose, redis.aclose],
     )

@@ -10,6 +10,8 @@ import redis
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from ops.v1 import ops_service_pb2 as ops
 from ops.v1 import ops_service_pb2_grpc
+from pricing.v1 import pricing_service_pb2 as pri
+from pricing.v1 import pricing_service_pb2_grpc
 
 from svckit.server import mutating_methods
 from tests.conftest import ADMIN_METADATA
@@ -114,3 +116,38 @@ def test_only_reads_are_served_while_a_loss_is_unacknowledged():
         *("CreateCheckoutSession", "CreateTopUpSession", "TopUpWithSavedCard", "ConfigureAutoTopUp"),
         *("RefundOrder", "HandleStripeEvent"),
     }
+
+
+async def _launch_price(stub: pricing_service_pb2_grpc.PricingServiceStub) -> int:
+    quote = await stub.GetQuote(pri.GetQuoteRequest(product_id="launch-product"))
+    return quote.quote.final_amount_minor
+
+
+async def test_pricing_keeps_its_last_config_when_redis_comes_back_empty_until_acknowledged(
+    single_redis, start_server, channel_to
+):
+    settings = settings_for("pricing", single_redis, pricing_config_refresh_ms=20)
+    channel = channel_to(await start_server(SERVICES["pricing"][0], settings))
+    stub = pricing_service_pb2_grpc.PricingServiceStub(channel)
+    config = (await stub.GetPricingConfig(pri.GetPricingConfigRequest(), metadata=ADMIN_METADATA)).config
+    product = config.products[0]
+    product.launch_price_minor = 1999
+    await stub.UpdatePricingConfig(
+        pri.UpdatePricingConfigRequest(
+            products=[product], expected_version=config.version, request_id="data-loss-1999"
+        ),
+        metadata=ADMIN_METADATA,
+    )
+    assert await _launch_price(stub) == 1999
+
+    _flushall(single_redis)  # Redis now holds no config: version 0, the built-in launch price 2999
+    assert await _health_becomes(channel, NOT_SERVING) == NOT_SERVING
+    await asyncio.sleep(0.2)  # several refreshes
+    assert await _launch_price(stub) == 1999  # the last config it held, not the built-in one
+
+    assert not isinstance(await _acknowledge(channel), grpc.aio.AioRpcError)
+    for _ in range(100):
+        if await _launch_price(stub) == 2999:
+            break
+        await asyncio.sleep(0.05)
+    assert await _launch_price(stub) == 2999  # acknowledged: Redis's config is the truth again
