@@ -98,8 +98,9 @@ start() {
       podman-compose --project-name "$project" run --detach --no-deps -T --name "$TESTS_CONTAINER" tests \
         sleep infinity
     fi
-    # --no-deps: Redis and certs are up already; podman-compose would start `certs` again beside them.
-    podman-compose --project-name "$project" up --detach --no-build --no-deps "$@"
+    # podman-compose 1.0.3 starts the dependencies again, --no-deps or not: that second `certs` run finds
+    # every certificate fresh and writes nothing, so the services read the files the first run wrote.
+    podman-compose --project-name "$project" up --detach --no-build "$@"
     wait_healthy "$project" "$@"
   fi
   say "healthy $((SECONDS - start)) s after start: redis $*"

@@ -290,14 +290,18 @@ def test_stand_ins_exist_for_every_base_image():
 
 def test_podman_runs_the_certs_one_shot_to_completion_before_the_services():
     certs_done = STACK_SCRIPT.index('wait_certs "$project"')
-    assert certs_done < STACK_SCRIPT.index('up --detach --no-build --no-deps "$@"')
+    assert certs_done < STACK_SCRIPT.index('up --detach --no-build "$@"')
     assert certs_done < STACK_SCRIPT.index("run --detach --no-deps -T")
 
 
 def test_the_host_side_run_calls_over_mtls_as_the_tests_service_does():
     host = dict(re.findall(r"\b(TLS_\w+_FILE)=\$pki/(\S+)", STACK_SCRIPT))
-    inside = compose()["services"]["tests"]["environment"]
-    assert host == {name: path.removeprefix("/pki/") for name, path in inside.items() if name.startswith("TLS_")}
+    inside = {
+        name: path.removeprefix("/pki/")
+        for name, path in compose()["services"]["tests"]["environment"].items()
+        if name.startswith("TLS_")
+    }
+    assert host == inside
     assert len(host) == 3
     (copied,) = re.findall(r"tar -C /pki -cf - (.+?) \|", STACK_SCRIPT)
     assert set(copied.split()) == set(host.values())
