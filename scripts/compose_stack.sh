@@ -8,8 +8,9 @@
 # Podman needs what docker-compose.yml must not carry, so it is set here: podman/containers.conf (runc,
 # ulimits at or below the host's, CNI networks whose DNS holds up), services started in dependency
 # order with their healthchecks run from here (podman-compose 1.0.3 ignores `condition:
-# service_healthy` and profiles, and without systemd podman schedules no healthchecks), and the test
-# profile's services named explicitly.
+# service_healthy`, `service_completed_successfully` and profiles, and without systemd podman schedules
+# no healthchecks), the `certs` one-shot run to completion first, and the test profile's services named
+# explicitly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,6 +64,24 @@ wait_healthy() {
   done
 }
 
+# wait_certs PROJECT: waits for the `certs` one-shot to exit; fails unless it wrote the PKI (exit 0).
+wait_certs() {
+  local name=${1}_certs_1 code
+  code=$("$ENGINE" wait "$name")
+  if [ "$code" != 0 ]; then
+    say "certs exited $code: $("$ENGINE" logs "$name" 2>&1 | tail -n 5)"
+    return 1
+  fi
+}
+
+# copy_client_pki PROJECT DIR: the CA and the storefront's certificate and key from the project's `pki`
+# volume into DIR, so a run from the host calls the services over mTLS as the e2e suite does inside.
+copy_client_pki() {
+  rm -rf "$2" && mkdir -p "$2" && chmod 700 "$2"
+  "$ENGINE" run --rm --network none --volume "${1}_pki:/pki:ro" priceledger:local \
+    tar -C /pki -cf - ca.pem storefront.pem storefront-key.pem | tar -C "$2" -xf -
+}
+
 # start PROJECT SERVICE...: starts the services (and Redis) and returns once all are healthy.
 start() {
   local project=$1 start=$SECONDS
@@ -70,7 +89,8 @@ start() {
   if [ "$ENGINE" = docker ]; then
     docker compose --project-name "$project" --profile test up --detach --no-build --wait redis "$@"
   else
-    podman-compose --project-name "$project" up --detach --no-build redis
+    podman-compose --project-name "$project" up --detach --no-build redis certs
+    wait_certs "$project"
     wait_healthy "$project" redis
     # The suite runs with `podman exec` in the tests service's container, started idle here: podman-compose
     # 1.0.3's `run` does not pass on the exit code and would start the dependencies again.
@@ -78,6 +98,8 @@ start() {
       podman-compose --project-name "$project" run --detach --no-deps -T --name "$TESTS_CONTAINER" tests \
         sleep infinity
     fi
+    # podman-compose 1.0.3 starts the dependencies again, --no-deps or not: that second `certs` run finds
+    # every certificate fresh and writes nothing, so the services read the files the first run wrote.
     podman-compose --project-name "$project" up --detach --no-build "$@"
     wait_healthy "$project" "$@"
   fi
@@ -101,13 +123,13 @@ collect_logs() {
 # and its volume removed, whatever happened.
 compose_test() {
   local project=priceledger-e2e status=0 start
-  local log=.state/compose-test/$project.log
+  local log=.state/compose-test/$project.log pki=.state/compose-test/pki
   export ADMIN_TOKEN=e2e-admin-token E2E_ADMIN_TOKEN=e2e-admin-token STRIPE_SECRET_KEY=sk_test_e2e \
     STRIPE_WEBHOOK_SECRET=whsec_e2e STRIPE_API_BASE=http://fake-stripe:12111
   [ "$ENGINE" = podman ] && TESTS_CONTAINER=${project}_tests_run
   build_images test
   # shellcheck disable=SC2064 # expand now: the trap runs after this function's locals are gone
-  trap "collect_logs $project $log; down $project --volumes" EXIT
+  trap "collect_logs $project $log; down $project --volumes; rm -rf $pki" EXIT
   start "$project" "${SERVICES[@]}" fake-stripe
 
   start=$SECONDS
@@ -120,7 +142,9 @@ compose_test() {
   say "e2e suite in the tests container: exit $status after $((SECONDS - start)) s"
 
   start=$SECONDS
-  E2E_PRICING_ADDR=127.0.0.1:50051 E2E_BALANCE_ADDR=127.0.0.1:50052 E2E_PAYMENT_ADDR=127.0.0.1:50053 \
+  copy_client_pki "$project" "$pki"
+  TLS_CA_FILE=$pki/ca.pem TLS_CLIENT_CERT_FILE=$pki/storefront.pem TLS_CLIENT_KEY_FILE=$pki/storefront-key.pem \
+    E2E_PRICING_ADDR=127.0.0.1:50051 E2E_BALANCE_ADDR=127.0.0.1:50052 E2E_PAYMENT_ADDR=127.0.0.1:50053 \
     E2E_COMPOSE="${compose[*]} --project-name $project" \
     .venv/bin/python -m pytest tests/e2e -q -k restarted || status=$((status ? status : $?))
   say "restart scenario from the host: exit $status after $((SECONDS - start)) s"

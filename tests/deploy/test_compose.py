@@ -286,3 +286,22 @@ def test_stand_ins_exist_for_every_base_image():
     bases = {stage.base for stage in dockerfile_stages()} - {stage.name for stage in dockerfile_stages()}
     images = {spec["image"] for spec in compose()["services"].values() if "build" not in spec}
     assert stand_ins == bases | images == {"python:3.11-slim", "redis:7"}
+
+
+def test_podman_runs_the_certs_one_shot_to_completion_before_the_services():
+    certs_done = STACK_SCRIPT.index('wait_certs "$project"')
+    assert certs_done < STACK_SCRIPT.index('up --detach --no-build "$@"')
+    assert certs_done < STACK_SCRIPT.index("run --detach --no-deps -T")
+
+
+def test_the_host_side_run_calls_over_mtls_as_the_tests_service_does():
+    host = dict(re.findall(r"\b(TLS_\w+_FILE)=\$pki/(\S+)", STACK_SCRIPT))
+    inside = {
+        name: path.removeprefix("/pki/")
+        for name, path in compose()["services"]["tests"]["environment"].items()
+        if name.startswith("TLS_")
+    }
+    assert host == inside
+    assert len(host) == 3
+    (copied,) = re.findall(r"tar -C /pki -cf - (.+?) \|", STACK_SCRIPT)
+    assert set(copied.split()) == set(host.values())
