@@ -7,7 +7,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import grpc
 
@@ -16,6 +16,7 @@ from svckit.auth import header
 from svckit.data_guard import DataGuard
 from svckit.errors import InvalidArgument, ServiceError, Unavailable
 from svckit.logs import CORRELATION_ID_HEADER, correlation_id_var
+from svckit.method_wrapping import WrappingInterceptor
 from svckit.redis_client import backend_unavailable
 from svckit.status import to_grpc_status
 
@@ -52,7 +53,7 @@ class _Internal(ServiceError):
     reason = "INTERNAL"
 
 
-class ServiceInterceptor(grpc.aio.ServerInterceptor):
+class ServiceInterceptor(WrappingInterceptor):
     """Wraps each unary handler once (cached per method) so the per-call cost stays small.
 
     A successful call is logged at DEBUG (a log line costs about as much as a cheap RPC's own work), a
@@ -67,31 +68,20 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         data_guard: DataGuard | None = None,
         mutating_methods: frozenset[str] = frozenset(),
     ) -> None:
+        super().__init__()
         self._domain = domain
         self._data_guard = data_guard
         self._mutating_methods = mutating_methods
         self._slow_s = slow_ms / 1000
-        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        method = details.method
-        cached = self._wrapped.get(method)
-        if cached is not None:
-            return cached
-        handler = await continuation(details)
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler | None) -> grpc.RpcMethodHandler | None:
         if handler is None or handler.unary_unary is None:
             return handler  # health Watch, reflection and unknown methods pass through
-        wrapped = grpc.unary_unary_rpc_method_handler(
+        return grpc.unary_unary_rpc_method_handler(
             self._wrap(method, handler.unary_unary),
             request_deserializer=_tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
-        self._wrapped[method] = wrapped
-        return wrapped
 
     def _wrap(self, method: str, behavior):
         guard = self._data_guard if method in self._mutating_methods else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +15,7 @@ from svckit.auth import header
 from svckit.config import CommonSettings
 from svckit.errors import RoleMissing, ServiceError, Unauthenticated
 from svckit.identity import Authenticator, Caller, caller_var
+from svckit.method_wrapping import WrappingInterceptor
 from svckit.tokens import BearerToken, TokenBook, hash_token
 
 # Callable with no token or role: load balancers and grpcurl need them before they know anything else.
@@ -112,7 +113,7 @@ def _declared(method: str) -> MethodPolicy | None:
         return None
 
 
-class PolicyInterceptor(grpc.aio.ServerInterceptor):
+class PolicyInterceptor(WrappingInterceptor):
     """Authenticates each call and admits it only as its method's declared policy says.
 
     Health and reflection (OPEN_SERVICES) pass untouched: they need no token or role (the TLS handshake
@@ -123,32 +124,21 @@ class PolicyInterceptor(grpc.aio.ServerInterceptor):
     """
 
     def __init__(self, policies: Mapping[str, MethodPolicy | None], authenticator: Authenticator) -> None:
+        super().__init__()
         self._policies = policies
         self._authenticator = authenticator
-        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        method = details.method
-        cached = self._wrapped.get(method)
-        if cached is not None:
-            return cached
-        handler = await continuation(details)
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler | None) -> grpc.RpcMethodHandler | None:
         if handler is None or method.split("/")[1] in OPEN_SERVICES:
             return handler
         if handler.unary_unary is None:
             return None  # no policy covers a streaming RPC: not served
         policy = self._policies[method] if method in self._policies else _declared(method)
-        wrapped = grpc.unary_unary_rpc_method_handler(
+        return grpc.unary_unary_rpc_method_handler(
             self._wrap(method, policy, handler.unary_unary),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
-        self._wrapped[method] = wrapped
-        return wrapped
 
     def _wrap(self, method: str, policy: MethodPolicy | None, behavior):
         authenticator = self._authenticator
