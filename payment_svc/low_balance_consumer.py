@@ -14,6 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from payment_svc import metrics
 from payment_svc.auto_top_up import AutoTopUps
 from svckit.errors import Unavailable
 from svckit.redis_client import RedisClient
@@ -83,6 +84,7 @@ class LowBalanceConsumer:
             except _RETRYABLE as err:
                 log.warning("auto top-up will be retried: %s", err, extra={"account_id": event.account_id})
                 return  # stays pending; xautoclaim picks it up after retry_idle_ms
+            metrics.auto_top_up(outcome.value)
             log.info("auto top-up: %s", outcome, extra={"account_id": event.account_id})
         await self._redis.xack(self._stream, self._group, entry_id)
 

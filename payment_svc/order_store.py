@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
+from payment_svc import metrics
 from payment_svc.orders import ENTERED_FROM, Kind, Order, Status
 from payment_svc.script_reply import flat_pairs, named, text, texts
 from svckit.errors import RequestIdReused
@@ -211,7 +212,10 @@ class OrderStore:
         )
         if raw["outcome"] == "request_id_reused":
             raise RequestIdReused("request_id was already used with different parameters")
-        return raw["outcome"] == "created", _stored(order.order_id, raw)
+        created = raw["outcome"] == "created"
+        if created:
+            metrics.order_entered(order.kind, Status.PENDING)
+        return created, _stored(order.order_id, raw)
 
     async def get(self, order_id: str) -> StoredOrder | None:
         raw = await self._redis.hgetall(_order_key(order_id))
@@ -239,7 +243,11 @@ class OrderStore:
         raw = await self._run("update_order", order_id, *args)
         if raw["outcome"] == "unknown_order":
             return None
-        return OrderChange(raw["outcome"] == "moved", _stored(order_id, raw))
+        stored = _stored(order_id, raw)
+        moved = raw["outcome"] == "moved"
+        if moved and to:
+            metrics.order_entered(stored.order.kind, to)
+        return OrderChange(moved, stored)
 
     async def claim_refund_step(
         self, order_id: str, total_minor: int, now_ms: int, *, nothing_to_take: bool

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from enum import StrEnum
 
+from payment_svc import metrics
 from payment_svc.fulfilment import Fulfilment
 from payment_svc.order_store import OrderStore
 from payment_svc.orders import OPEN, Order, Status
@@ -62,7 +63,18 @@ class Reconciler:
             except ServiceError as err:
                 log.warning("could not reconcile order: %s", err, extra={"order_id": order_id})
                 outcomes[order_id] = Swept.ERROR
+        metrics.set_paid_not_fulfilled(await self._still_paid(outcomes))
         return outcomes
+
+    async def _still_paid(self, outcomes: dict[str, Outcome | Swept]) -> int:
+        """The swept orders left PAID: re-read, as an error or a refusal may have cut fulfilment short."""
+        settled = {Swept.CLOSED, Swept.OPEN, Outcome.FULFILLED, Outcome.ALREADY_FULFILLED}
+        count = 0
+        for order_id, outcome in outcomes.items():
+            if outcome not in settled:
+                stored = await self._orders.get(order_id)
+                count += stored is not None and stored.order.status == Status.PAID
+        return count
 
     async def _reconcile(self, order_id: str, now_ms: int) -> Outcome | Swept:
         stored = await self._orders.get(order_id)

@@ -14,6 +14,7 @@ from typing import Any
 
 import stripe
 
+from payment_svc import metrics
 from payment_svc.config import Settings
 from payment_svc.deadline import call_deadline
 from payment_svc.errors import CardDeclined, StripeRejected, StripeUnavailable
@@ -134,19 +135,22 @@ class StripeGateway:
         options = {"idempotency_key": key} if key else None
         loop = asyncio.get_running_loop()
         deadline = call_deadline(self._budget_s)
+        endpoint = metrics.stripe_endpoint(method)
         network_failures = rate_limited = 0
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise StripeUnavailable("Stripe did not answer in time")
             try:
-                async with asyncio.timeout(remaining):
-                    result = await (method(*args, options=options) if options else method(*args))
+                with metrics.stripe_call(endpoint):
+                    async with asyncio.timeout(remaining):
+                        result = await (method(*args, options=options) if options else method(*args))
                 return result.to_dict()
             except TimeoutError as err:
                 raise StripeUnavailable("Stripe did not answer in time") from err
             except stripe.RateLimitError as err:
                 rate_limited += 1
+                cause = "rate_limited"
                 if rate_limited > self._rate_limit_retries:
                     raise StripeUnavailable("Stripe is rate limiting us") from err
             except (stripe.APIConnectionError, stripe.APIError, stripe.IdempotencyError) as err:
@@ -154,6 +158,7 @@ class StripeGateway:
                 if isinstance(err, stripe.IdempotencyError) and err.http_status != 409:
                     raise _rejected(err) from err
                 network_failures += 1
+                cause = "unavailable"
                 if network_failures > self._network_retries:
                     log.warning("stripe unreachable: %s", err)
                     raise StripeUnavailable("Stripe cannot be reached") from err
@@ -162,6 +167,7 @@ class StripeGateway:
             except stripe.StripeError as err:
                 # Invalid requests, auth and idempotency errors are final: the same call fails again.
                 raise _rejected(err) from err
+            metrics.stripe_retried(endpoint, cause)
             attempt = network_failures + rate_limited
             await asyncio.sleep(
                 min(_BACKOFF_S * 2 ** (attempt - 1), _MAX_BACKOFF_S, max(0.0, deadline - loop.time()))

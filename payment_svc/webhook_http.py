@@ -13,6 +13,7 @@ import logging
 
 from aiohttp import web
 
+from payment_svc import metrics
 from payment_svc.config import Settings
 from payment_svc.errors import InvalidWebhook, WebhooksNotConfigured
 from payment_svc.webhooks import WebhookProcessor
@@ -34,7 +35,9 @@ class WebhookServer:
         self, processor: WebhookProcessor, settings: Settings, data_guard: DataGuard | None = None
     ) -> None:
         # aiohttp answers 413 itself for a body over client_max_size.
-        self._app = web.Application(client_max_size=settings.webhook_max_body_bytes)
+        self._app = web.Application(
+            client_max_size=settings.webhook_max_body_bytes, middlewares=[metrics.count_webhook_responses]
+        )
         self._app[_PROCESSOR] = processor
         self._app[_BODY_TIMEOUT_S] = settings.webhook_body_timeout_s
         if data_guard is not None:

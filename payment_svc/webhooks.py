@@ -11,6 +11,7 @@ from typing import Any
 
 import stripe
 
+from payment_svc import metrics
 from payment_svc.errors import InvalidWebhook, WebhooksNotConfigured
 from payment_svc.outcomes import Outcome
 from payment_svc.webhook_event_store import WebhookEventStore
@@ -51,9 +52,12 @@ class WebhookProcessor:
         """Raises InvalidWebhook or WebhooksNotConfigured (nothing changes) or Unavailable (retry)."""
         event = self._verify(payload, signature)
         event_id, event_type = event["id"], event["type"]
+        if isinstance(event.get("created"), int | float):
+            metrics.webhook_lag(event["created"])
         # The id is recorded after the effect: a crash in between replays effects that are idempotent.
         done = await self._events.outcome(event_id)
         if done is not None:
+            metrics.webhook_event(event_type, "duplicate")
             return WebhookResult(event_id, event_type, True, _known(done))
         handler = self._handlers.get(event_type)
         try:
@@ -68,6 +72,7 @@ class WebhookProcessor:
         if outcome == Outcome.UNKNOWN_ORDER:
             log.warning("stripe event for an order we do not know", extra={"event_id": event_id})
         await self._events.record(event_id, outcome.value)
+        metrics.webhook_event(event_type, outcome.value)
         return WebhookResult(event_id, event_type, False, outcome)
 
     def _verify(self, payload: bytes, signature: str) -> dict[str, Any]:
