@@ -17,6 +17,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from payment_svc import metrics
 from payment_svc.auto_top_up import AutoTopUps
 from svckit.errors import Unavailable
+from svckit.logs import adopt_correlation_id
 from svckit.redis_client import RedisClient
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class LowBalanceConsumer:
         except (ParseError, ValueError):
             log.error("malformed low-balance event %s dropped", entry_id)
         else:
+            adopt_correlation_id(event.correlation_id or f"low-balance-{event.transaction_id}")
             try:
                 outcome = await self._auto.on_low_balance(event)
             except _RETRYABLE as err:

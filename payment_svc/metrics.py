@@ -1,6 +1,4 @@
-"""payment_svc's metrics: Stripe calls, webhooks, orders, auto top-ups. Labels are bounded sets, never ids.
-
-"""
+"""payment_svc's metrics: Stripe calls, webhooks, orders, auto top-ups. Labels are bounded sets, never ids."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from payment_svc.stripe_gateway import StripeGateway
 from payment_svc.stripe_objects import intent_payment, session_payment
 from svckit.clock import Clock
 from svckit.errors import ServiceError
+from svckit.logs import correlation_id_var
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +59,14 @@ class Reconciler:
         now_ms = self._clock.now_ms()
         outcomes: dict[str, Outcome | Swept] = {}
         for order_id in await self._orders.pending_before(now_ms - self._after_ms, self._batch):
+            token = correlation_id_var.set(f"sweep-{order_id}")  # the order's own, once it is read
             try:
                 outcomes[order_id] = await self._reconcile(order_id, now_ms)
             except ServiceError as err:
                 log.warning("could not reconcile order: %s", err, extra={"order_id": order_id})
                 outcomes[order_id] = Swept.ERROR
+            finally:
+                correlation_id_var.reset(token)
         metrics.set_paid_not_fulfilled(await self._still_paid(outcomes))
         return outcomes
 
@@ -78,6 +82,8 @@ class Reconciler:
 
     async def _reconcile(self, order_id: str, now_ms: int) -> Outcome | Swept:
         stored = await self._orders.get(order_id)
+        if stored is not None and stored.order.correlation_id:
+            correlation_id_var.set(stored.order.correlation_id)
         if stored is not None and stored.order.status == Status.PAID:
             return await self._fulfilment.paid(order_id)  # its fulfilment was cut short: finish it
         if stored is None or stored.order.status not in OPEN:

@@ -19,6 +19,7 @@ from payment_svc.errors import InvalidWebhook, WebhooksNotConfigured
 from payment_svc.webhooks import WebhookProcessor
 from svckit.data_guard import DataGuard
 from svckit.errors import ServiceError, Unavailable
+from svckit.logs import adopt_correlation_id
 from svckit.redis_client import backend_unavailable
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,7 @@ class _Busy(asyncio.Protocol):
 
 
 async def _receive(request: web.Request) -> web.Response:
+    adopt_correlation_id(None)  # until the verified event names the customer action it belongs to
     try:
         async with asyncio.timeout(request.app[_BODY_TIMEOUT_S]):
             payload = await request.read()

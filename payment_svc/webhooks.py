@@ -16,6 +16,7 @@ from payment_svc.errors import InvalidWebhook, WebhooksNotConfigured
 from payment_svc.outcomes import Outcome
 from payment_svc.webhook_event_store import WebhookEventStore
 from svckit.errors import ServiceError, Unavailable
+from svckit.logs import adopt_correlation_id
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,11 @@ class WebhookProcessor:
         """Raises InvalidWebhook or WebhooksNotConfigured (nothing changes) or Unavailable (retry)."""
         event = self._verify(payload, signature)
         event_id, event_type = event["id"], event["type"]
+        # Our metadata on the Stripe object names the action (the checkout) the event belongs to.
+        metadata = event["data"]["object"].get("metadata")
+        adopt_correlation_id(
+            (metadata if isinstance(metadata, dict) else {}).get("correlation_id") or event_id
+        )
         if isinstance(event.get("created"), int | float):
             metrics.webhook_lag(event["created"])
         # The id is recorded after the effect: a crash in between replays effects that are idempotent.

@@ -137,7 +137,9 @@ async def test_real_orders_and_webhooks_count_each_transition_and_event_outcome_
     assert await stack.balance_of(account) == 1000
 
 
-async def test_the_sweeper_gauges_orders_paid_but_not_fulfilled_until_it_finishes_them(start_stack, single_redis):
+async def test_the_sweeper_gauges_orders_paid_but_not_fulfilled_until_it_finishes_them(
+    start_stack, single_redis
+):
     stack = await start_stack(single_redis, balance_proxy=True)
     _, order_id, completed = await stack.completed_top_up()
     stack.balance_proxy.refuse()
