@@ -7,10 +7,11 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from balance.v1 import balance_service_pb2 as bal
 from payment.v1 import payment_service_pb2 as pb
 
 from svckit.logs import CORRELATION_ID_HEADER, JsonFormatter
-from tests.payment.support import CANCEL_URL, SUCCESS_URL, unique
+from tests.payment.support import CANCEL_URL, SUCCESS_URL, eventually, unique
 
 
 class _Lines(logging.Handler):
@@ -38,13 +39,18 @@ def log_lines() -> Iterator[list[dict]]:
         root.setLevel(level)
 
 
+# Library lines about connections, not work: grpc's "Loaded running loop" (from its callbacks for each new
+# call) and redis-py's handshake notes (from whichever background poll opens a pooled connection).
+_PLUMBING = {"grpc._cython.cygrpc", "redis.asyncio.connection"}
+
+
 def foreign(lines: list[dict], correlation_id: str) -> list[dict]:
-    """Lines under another id, or none. grpc's own "Loaded running loop" DEBUG lines come from its
-    callbacks for each new call, outside any task's context; they say nothing about the work."""
+    """Lines under another id, or under none unless they are connection plumbing outside any task's work."""
     return [
         line
         for line in lines
-        if line["correlation_id"] != correlation_id and line["logger"] != "grpc._cython.cygrpc"
+        if line["correlation_id"] != correlation_id
+        and not (line["correlation_id"] is None and line["logger"] in _PLUMBING)
     ]
 
 
@@ -105,5 +111,25 @@ async def test_a_sweep_logs_under_the_correlation_id_of_the_order_it_finishes(st
     stack.clock.advance(601 * 1000)
     with log_lines() as lines:
         assert await stack.parts.reconciler.sweep_once() == {session.order.order_id: "fulfilled"}
+    assert "/balance.v1.BalanceService/Credit" in {line.get("method") for line in lines}
+    assert foreign(lines, correlation_id) == []
+
+
+async def test_an_auto_top_up_logs_under_the_correlation_id_of_the_debit_that_crossed(stack):
+    account, correlation_id = unique("acct"), unique("corr")
+    await stack.paid_top_up(account)  # 1000 in the balance and a saved card
+    configure = pb.ConfigureAutoTopUpRequest(
+        account_id=account, request_id=unique("cfg"), enabled=True, threshold_minor=500, blocks=2,
+        max_spend_minor=10_000,
+    )  # fmt: skip
+    await stack.payment.ConfigureAutoTopUp(configure)
+    debit = bal.DebitRequest(
+        account_id=account, amount_minor=600, reason=bal.TRANSACTION_REASON_USAGE, request_id=unique("spend")
+    )
+    with log_lines() as lines:
+        await stack.balance.Debit(debit, metadata=((CORRELATION_ID_HEADER, correlation_id),))
+        await eventually(stack.low_balance_events_handled)
+    assert await stack.balance_of(account) == 400 + 2000
+    assert "payment_svc.low_balance_consumer" in {line["logger"] for line in lines}
     assert "/balance.v1.BalanceService/Credit" in {line.get("method") for line in lines}
     assert foreign(lines, correlation_id) == []
