@@ -18,6 +18,7 @@ from payment_svc.orders import OPEN, Kind, Order, Status, fingerprint, order_id_
 from payment_svc.ports import Balance, Pricing
 from payment_svc.product_names import ProductNames
 from payment_svc.stripe_gateway import StripeGateway
+from svckit import tracing
 from svckit.clock import Clock
 from svckit.errors import RequestIdReused, ServiceError, Violations
 from svckit.logs import correlation_id_var
@@ -263,6 +264,7 @@ class Checkout:
             create_ms=now_ms,
             update_ms=now_ms,
             correlation_id=correlation_id_var.get(),
+            traceparent=tracing.traceparent(),
             **extra,
         )
 

@@ -18,6 +18,7 @@ from payment_svc import metrics
 from payment_svc.config import Settings
 from payment_svc.deadline import call_deadline
 from payment_svc.errors import CardDeclined, StripeRejected, StripeUnavailable
+from svckit import tracing
 
 log = logging.getLogger(__name__)
 
@@ -132,10 +133,16 @@ class StripeGateway:
         """Retries connection errors, 5xx, 409 and 429 with the same key while time is left."""
         if key is not None and len(key) > MAX_IDEMPOTENCY_KEY_CHARS:
             raise ValueError(f"idempotency key longer than {MAX_IDEMPOTENCY_KEY_CHARS}: {key!r}")
+        endpoint = metrics.stripe_endpoint(method)
+        with tracing.span(f"stripe {endpoint}", client=True, **{"stripe.endpoint": endpoint}):
+            return await self._retried(method, args, key, endpoint)
+
+    async def _retried(
+        self, method: Callable[..., Awaitable[Any]], args, key: str | None, endpoint: str
+    ) -> dict:
         options = {"idempotency_key": key} if key else None
         loop = asyncio.get_running_loop()
         deadline = call_deadline(self._budget_s)
-        endpoint = metrics.stripe_endpoint(method)
         network_failures = rate_limited = 0
         while True:
             remaining = deadline - loop.time()

@@ -17,6 +17,7 @@ from payment_svc import metrics
 from payment_svc.config import Settings
 from payment_svc.errors import InvalidWebhook, WebhooksNotConfigured
 from payment_svc.webhooks import WebhookProcessor
+from svckit import tracing
 from svckit.data_guard import DataGuard
 from svckit.errors import ServiceError, Unavailable
 from svckit.logs import adopt_correlation_id
@@ -104,6 +105,11 @@ class _Busy(asyncio.Protocol):
 
 async def _receive(request: web.Request) -> web.Response:
     adopt_correlation_id(None)  # until the verified event names the customer action it belongs to
+    with tracing.server_span(f"POST {PATH}", **{"http.request.method": "POST", "url.path": PATH}):
+        return await _handle(request)
+
+
+async def _handle(request: web.Request) -> web.Response:
     try:
         async with asyncio.timeout(request.app[_BODY_TIMEOUT_S]):
             payload = await request.read()

@@ -15,6 +15,7 @@ from payment_svc import metrics
 from payment_svc.errors import InvalidWebhook, WebhooksNotConfigured
 from payment_svc.outcomes import Outcome
 from payment_svc.webhook_event_store import WebhookEventStore
+from svckit import tracing
 from svckit.errors import ServiceError, Unavailable
 from svckit.logs import adopt_correlation_id
 
@@ -55,9 +56,9 @@ class WebhookProcessor:
         event_id, event_type = event["id"], event["type"]
         # Our metadata on the Stripe object names the action (the checkout) the event belongs to.
         metadata = event["data"]["object"].get("metadata")
-        adopt_correlation_id(
-            (metadata if isinstance(metadata, dict) else {}).get("correlation_id") or event_id
-        )
+        metadata = metadata if isinstance(metadata, dict) else {}
+        adopt_correlation_id(metadata.get("correlation_id") or event_id)
+        tracing.link_to(metadata.get("traceparent"))  # this delivery's trace -> the checkout's
         if isinstance(event.get("created"), int | float):
             metrics.webhook_lag(event["created"])
         # The id is recorded after the effect: a crash in between replays effects that are idempotent.
