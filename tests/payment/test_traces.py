@@ -93,3 +93,21 @@ def test_with_tracing_off_scripts_are_not_wrapped_and_no_interceptor_is_added():
 def test_with_tracing_on_scripts_are_spans(spans):
     scripts = register_scripts(Redis(), "payment_svc")
     assert {type(s) for s in scripts.values()} == {TracedScript}
+
+
+def test_tracing_is_off_by_default_and_sampling_comes_from_the_standard_variables(monkeypatch):
+    monkeypatch.delenv("OTEL_TRACES_EXPORTER", raising=False)
+    tracing.configure_from_env("payment_svc")
+    assert tracing.tracer is None
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "otlp")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0.01")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")  # never reached: no span ends
+    tracing.configure_from_env("payment_svc")
+    try:
+        provider = tracing._provider
+        assert provider is not None and "TraceIdRatioBased{0.01}" in provider.sampler.get_description()
+        assert provider.resource.attributes["service.name"] == "payment_svc"
+    finally:
+        tracing.shutdown()
+        tracing.install(None)
