@@ -134,7 +134,7 @@ class StripeGateway:
         if key is not None and len(key) > MAX_IDEMPOTENCY_KEY_CHARS:
             raise ValueError(f"idempotency key longer than {MAX_IDEMPOTENCY_KEY_CHARS}: {key!r}")
         endpoint = metrics.stripe_endpoint(method)
-        with tracing.span(f"stripe {endpoint}", client=True, **{"stripe.endpoint": endpoint}):
+        with tracing.span(f"stripe {endpoint}", {"stripe.endpoint": endpoint}, client=True):
             return await self._retried(method, args, key, endpoint)
 
     async def _retried(

@@ -105,7 +105,7 @@ class _Busy(asyncio.Protocol):
 
 async def _receive(request: web.Request) -> web.Response:
     adopt_correlation_id(None)  # until the verified event names the customer action it belongs to
-    with tracing.server_span(f"POST {PATH}", **{"http.request.method": "POST", "url.path": PATH}):
+    with tracing.server_span(f"POST {PATH}", {"http.request.method": "POST", "url.path": PATH}):
         return await _handle(request)
 
 

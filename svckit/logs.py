@@ -24,8 +24,14 @@ def new_correlation_id() -> str:
 
 def adopt_correlation_id(candidate: object) -> str:
     """Sets the current work's id to `candidate` if it is a usable one, else to a new id; returns it."""
-    usable = isinstance(candidate, str) and 0 < len(candidate) <= MAX_CORRELATION_ID_CHARS
-    correlation_id = candidate if usable and candidate.isprintable() else new_correlation_id()
+    if (
+        isinstance(candidate, str)
+        and 0 < len(candidate) <= MAX_CORRELATION_ID_CHARS
+        and candidate.isprintable()
+    ):
+        correlation_id = candidate
+    else:
+        correlation_id = new_correlation_id()
     correlation_id_var.set(correlation_id)
     return correlation_id
 

@@ -212,7 +212,7 @@ class TracedScript(TimedScript):
 
     async def __call__(self, keys: Sequence[Word] = (), args: Sequence[Word] = ()) -> object:
         with tracing.span(
-            f"redis {self._name}", client=True, **{"db.system": "redis", "db.operation": "EVALSHA"}
+            f"redis {self._name}", {"db.system": "redis", "db.operation": "EVALSHA"}, client=True
         ):
             return await super().__call__(keys, args)
 

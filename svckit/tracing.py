@@ -9,12 +9,13 @@ never configured for tracing sends nothing anywhere.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.trace import Link, Tracer
+    from opentelemetry.trace import Tracer
 
 _provider: TracerProvider | None = None
 tracer: Tracer | None = None  # None while tracing is off: callers test this one name, nothing else
@@ -69,17 +70,17 @@ def client_interceptors() -> list[Any]:
     return list(aio_client_interceptors(tracer_provider=_provider))
 
 
-def span(name: str, *, client: bool = False, links: list[Link] | None = None, **attributes: Any):
+def span(name: str, attributes: Mapping[str, str] | None = None, *, client: bool = False):
     """A span around a block, child of the current one; a shared no-op context when tracing is off."""
     if tracer is None:
         return _OFF
     from opentelemetry.trace import SpanKind
 
     kind = SpanKind.CLIENT if client else SpanKind.INTERNAL
-    return tracer.start_as_current_span(name, kind=kind, links=links, attributes=attributes)
+    return tracer.start_as_current_span(name, kind=kind, attributes=attributes)
 
 
-def server_span(name: str, **attributes: Any):
+def server_span(name: str, attributes: Mapping[str, str] | None = None):
     """The root (or continued) span of work that arrives from outside gRPC, such as a webhook POST."""
     if tracer is None:
         return _OFF
