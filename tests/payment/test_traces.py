@@ -111,3 +111,16 @@ def test_tracing_is_off_by_default_and_sampling_comes_from_the_standard_variable
     finally:
         tracing.shutdown()
         tracing.install(None)
+
+
+async def test_a_sweep_traces_each_order_linked_to_its_checkout(traced_stack, spans):
+    stack = traced_stack
+    session = await stack.top_up_session(unique("acct"), 1)
+    checkout_trace_id, _ = trace_of(spans, "/payment.v1.PaymentService/CreateTopUpSession")
+    stack.fake.complete_session(session.session_id)  # its webhook is lost
+    stack.clock.advance(601 * 1000)
+    assert await stack.parts.reconciler.sweep_once() == {session.order.order_id: "fulfilled"}
+    _, trace = trace_of(spans, "reconcile order")
+    (sweep,) = [s for s in trace if s.name == "reconcile order"]
+    assert [link.context.trace_id for link in sweep.links] == [checkout_trace_id]
+    assert "balance.v1.BalanceService" in served(trace)
