@@ -68,7 +68,8 @@ async def test_a_webhook_delivery_is_its_own_trace_linked_to_its_checkouts(trace
     stack = traced_stack
     account = unique("acct")
     session = await stack.top_up_session(account, 1)
-    checkout_trace_id, _ = trace_of(spans, "/payment.v1.PaymentService/CreateTopUpSession")
+    checkout_trace_id, checkout = trace_of(spans, "/payment.v1.PaymentService/CreateTopUpSession")
+    assert "balance.v1.BalanceService" in served(checkout)  # the balance's currency, read before charging
     await stack.deliver(stack.fake.complete_session(session.session_id))
     trace_id, trace = trace_of(spans, WEBHOOK_SPAN)
     (webhook,) = [s for s in trace if s.name == WEBHOOK_SPAN]
