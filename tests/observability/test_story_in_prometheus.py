@@ -110,9 +110,23 @@ def test_prometheus_reports_the_e2e_storys_orders_and_money_exactly(tmp_path_fac
         debited = _settled(lambda: _vector(prometheus, debited_query, "reason"), {("USAGE",): 1150})
         webhooks_query = "sum by (event_type, outcome) (payment_webhook_events_total)"
         webhooks = _vector(prometheus, webhooks_query, "event_type", "outcome")
+        # Calls the story makes a known number of times (its polling reads vary, so they are left out).
+        methods = "CreateCheckoutSession|CreateTopUpSession|RefundOrder|Credit|Debit|VerifyAccount|"
+        methods += "ReserveDiscountCode|ConfirmDiscountCode"
+        rpc_query = f'sum by (grpc_method, grpc_code) (grpc_server_handled_total{{grpc_method=~"{methods}"}})'
+        rpcs_expected = {
+            ("CreateCheckoutSession", "OK"): 1, ("CreateTopUpSession", "OK"): 1, ("RefundOrder", "OK"): 1,
+            ("Credit", "OK"): 2, ("Debit", "OK"): 2, ("VerifyAccount", "OK"): 1,
+            ("ReserveDiscountCode", "OK"): 1, ("ConfirmDiscountCode", "OK"): 1,
+        }  # fmt: skip
+        rpcs = _settled(lambda: _vector(prometheus, rpc_query, "grpc_method", "grpc_code"), rpcs_expected)
+        print("RPCS", rpcs)
         _chart(funnel, credited, debited, CHART)
     assert funnel == funnel_expected
     assert credited == {("TOP_UP",): 3000}
     assert debited == {("USAGE",): 1150}
-    assert webhooks.get(("checkout.session.completed", "fulfilled")) == 2
+    assert rpcs == rpcs_expected
+    # The saved card's payment_intent.succeeded races its own synchronous fulfilment: not counted here.
+    assert webhooks[("checkout.session.completed", "fulfilled")] == 2
+    assert webhooks[("charge.refunded", "refunded")] == 1
     assert CHART.stat().st_size > 10_000
