@@ -10,7 +10,9 @@ import redis
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from ops.v1 import ops_service_pb2 as ops
 from ops.v1 import ops_service_pb2_grpc
+from prometheus_client import REGISTRY
 
+from svckit.data_guard import DataGuard
 from svckit.server import mutating_methods
 from tests.conftest import ADMIN_METADATA
 from tests.hardening.support import REDIS_CALLS, SERVICES, invoke, reason, settings_for
@@ -114,3 +116,14 @@ def test_only_reads_are_served_while_a_loss_is_unacknowledged():
         *("CreateCheckoutSession", "CreateTopUpSession", "TopUpWithSavedCard", "ConfigureAutoTopUp"),
         *("RefundOrder", "HandleStripeEvent"),
     }
+
+
+def test_each_detected_loss_counts_once_for_the_data_loss_alert():
+    def detections() -> float:
+        return REGISTRY.get_sample_value("redis_data_loss_detections_total") or 0.0
+
+    before = detections()
+    guard = DataGuard(redis=None, service="counted")
+    guard.report_loss("EPOCH_MISSING", "gone")
+    guard.report_loss("EPOCH_CHANGED", "again, while the first is unacknowledged")
+    assert detections() - before == 1
