@@ -6,8 +6,10 @@ import aiohttp
 import pytest
 import stripe
 from aiohttp import web
+from payment.v1 import payment_service_pb2 as pb
 from prometheus_client import REGISTRY
 
+from payment_svc.auto_top_up import LowBalanceOutcome
 from payment_svc.metrics import count_webhook_responses, stripe_call, stripe_endpoint
 from tests.payment.support import STRIPE_KEY, eventually, payload_of, unique
 
@@ -155,3 +157,22 @@ async def test_the_sweeper_gauges_orders_paid_but_not_fulfilled_until_it_finishe
 
     await eventually(swept)
     assert _count("payment_orders_paid_not_fulfilled") == 0
+
+
+async def test_each_low_balance_event_counts_one_auto_top_up_outcome(stack):
+    outcomes = [o.value for o in LowBalanceOutcome]
+    before = {o: _count("payment_auto_top_ups_total", outcome=o) for o in outcomes}
+    account = unique("acct")
+    await stack.paid_top_up(account)  # 1000 and a saved card
+    configure = pb.ConfigureAutoTopUpRequest(
+        account_id=account, request_id=unique("cfg"), enabled=True, threshold_minor=500, blocks=2,
+        max_spend_minor=10_000,
+    )  # fmt: skip
+    await stack.payment.ConfigureAutoTopUp(configure)
+    await stack.spend(account, 600)  # balance_svc publishes the crossing
+    for _ in range(3):
+        await stack.low_balance_event(account, 400, 500)  # the same crossing seen again
+    await eventually(stack.low_balance_events_handled)
+    deltas = {o: _count("payment_auto_top_ups_total", outcome=o) - before[o] for o in outcomes}
+    assert deltas["topped_up"] == 1 and sum(deltas.values()) == 4  # the rest: busy or not_low
+    assert await stack.balance_of(account) == 400 + 2000
