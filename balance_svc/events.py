@@ -6,6 +6,7 @@ from balance.v1.low_balance_event_pb2 import LowBalanceEvent
 from google.protobuf.json_format import MessageToJson
 
 from balance_svc.model import LowBalanceCrossing
+from svckit.logs import correlation_id_var
 from svckit.redis_client import RedisClient
 
 # The entry's one field. It holds the message's ProtoJSON, not its binary form: payment_svc (like
@@ -21,6 +22,7 @@ async def publish(redis: RedisClient, stream: str, crossing: LowBalanceCrossing,
         currency=crossing.currency,
         available_minor=crossing.available_minor,
         threshold_minor=crossing.threshold_minor,
+        correlation_id=correlation_id_var.get(),
     )
     text = MessageToJson(
         event, preserving_proto_field_name=True, indent=None, always_print_fields_with_no_presence=True

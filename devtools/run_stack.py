@@ -46,9 +46,11 @@ class Stack:
         *,
         appendfsync: str = "always",
         fake_stripe_port: int = FAKE_STRIPE_PORT,
+        service_env: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.settings = settings
         self.env = {**os.environ, **(env or {})}
+        self.service_env = service_env or {}  # module -> variables for that service alone (METRICS_PORT)
         binary, source = _locate_server()
         port = urlparse(settings.redis_url).port or 6379
         self.redis = RedisProcess(state_dir / "redis", port, appendfsync=appendfsync)
@@ -94,7 +96,7 @@ class Stack:
 
     def start_service(self, module: str) -> None:
         self.children[module] = subprocess.Popen(
-            [sys.executable, "-m", module], env=self.env, process_group=0
+            [sys.executable, "-m", module], env=self.env | self.service_env.get(module, {}), process_group=0
         )
 
     def stop_service(self, module: str) -> int:

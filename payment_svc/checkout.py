@@ -14,12 +14,14 @@ from payment_svc.customers import Customers
 from payment_svc.errors import CurrencyMismatch, OrderNotFound, PaymentsNotConfigured, peer_rejected
 from payment_svc.fulfilment import Fulfilment, reserve_request_id
 from payment_svc.order_store import OrderStore, StoredOrder
-from payment_svc.orders import OPEN, Kind, Order, Status, fingerprint, order_id_for
+from payment_svc.orders import OPEN, Kind, Order, Status, fingerprint, order_id_for, stripe_metadata
 from payment_svc.ports import Balance, Pricing
 from payment_svc.product_names import ProductNames
 from payment_svc.stripe_gateway import StripeGateway
+from svckit import tracing
 from svckit.clock import Clock
 from svckit.errors import RequestIdReused, ServiceError, Violations
+from svckit.logs import correlation_id_var
 from svckit.validation import check_account_id, check_request_id
 
 _PRICING_MAX_RESERVATION_S = 2 * 86400
@@ -261,13 +263,15 @@ class Checkout:
             session_expires_at_s=now_ms // 1000 + self._settings.checkout_expiry_s,
             create_ms=now_ms,
             update_ms=now_ms,
+            correlation_id=correlation_id_var.get(),
+            traceparent=tracing.traceparent(),
             **extra,
         )
 
     def _session_params(
         self, order: Order, customer_id: str, success_url: str, cancel_url: str, expires_at_s: int
     ) -> dict[str, Any]:
-        metadata = {"order_id": order.order_id, "account_id": order.account_id, "kind": order.kind.value}
+        metadata = stripe_metadata(order)
         params: dict[str, Any] = {
             "mode": "payment",
             "customer": customer_id,

@@ -14,8 +14,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from payment_svc import metrics
 from payment_svc.auto_top_up import AutoTopUps
+from svckit import tracing
 from svckit.errors import Unavailable
+from svckit.logs import adopt_correlation_id
 from svckit.redis_client import RedisClient
 
 log = logging.getLogger(__name__)
@@ -78,11 +81,14 @@ class LowBalanceConsumer:
         except (ParseError, ValueError):
             log.error("malformed low-balance event %s dropped", entry_id)
         else:
+            adopt_correlation_id(event.correlation_id or f"low-balance-{event.transaction_id}")
             try:
-                outcome = await self._auto.on_low_balance(event)
+                with tracing.span("low-balance event"):  # the auto top-up's own trace
+                    outcome = await self._auto.on_low_balance(event)
             except _RETRYABLE as err:
                 log.warning("auto top-up will be retried: %s", err, extra={"account_id": event.account_id})
                 return  # stays pending; xautoclaim picks it up after retry_idle_ms
+            metrics.auto_top_up(outcome.value)
             log.info("auto top-up: %s", outcome, extra={"account_id": event.account_id})
         await self._redis.xack(self._stream, self._group, entry_id)
 

@@ -1,8 +1,4 @@
-"""payment_svc's metrics: Stripe calls, webhooks, orders, auto top-ups. Labels are bounded sets, never ids.
-
-Defined here with one helper each; the call sites in payment_svc are listed in the operations notes
-(deploy/observability/README.md) until they are wired.
-"""
+"""payment_svc's metrics: Stripe calls, webhooks, orders, auto top-ups. Labels are bounded sets, never ids."""
 
 from __future__ import annotations
 
@@ -32,7 +28,8 @@ STRIPE_SECONDS = Histogram(
 )
 STRIPE_RETRIES = Counter(
     "payment_stripe_retries_total",
-    "Stripe calls repeated with the same idempotency key, by endpoint and cause (rate_limited).",
+    "Stripe calls repeated with the same idempotency key, by endpoint and cause (rate_limited, or "
+    "unavailable: a connection error, 5xx or 409 for the same key still running).",
     ("endpoint", "cause"),
 )
 WEBHOOK_EVENTS = Counter(
@@ -110,7 +107,7 @@ def stripe_call(endpoint: str) -> Iterator[None]:
     except stripe.RateLimitError:
         outcome = "rate_limited"
         raise
-    except (stripe.APIConnectionError, stripe.APIError):
+    except (stripe.APIConnectionError, stripe.APIError, TimeoutError):
         outcome = "unavailable"
         raise
     except BaseException:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
+from payment_svc import metrics
 from payment_svc.orders import ENTERED_FROM, Kind, Order, Status
 from payment_svc.script_reply import flat_pairs, named, text, texts
 from svckit.errors import RequestIdReused
@@ -168,6 +169,14 @@ def _dispute_state(order_id: str, raw: dict[str, Any]) -> DisputeState:
     )
 
 
+def _counted(raw: dict[str, Any]) -> dict[str, Any]:
+    """Counts the transitions a refund or dispute script reports (`moved_to`, see with_moves)."""
+    if raw.get("moved_to"):
+        for status in raw["moved_to"].split(","):
+            metrics.order_entered(raw["moved_kind"], status)
+    return raw
+
+
 def _refund_step(raw: dict[str, Any]) -> RefundStep:
     outcome = RefundStepOutcome(raw["outcome"])
     if outcome != RefundStepOutcome.STEP:
@@ -211,7 +220,10 @@ class OrderStore:
         )
         if raw["outcome"] == "request_id_reused":
             raise RequestIdReused("request_id was already used with different parameters")
-        return raw["outcome"] == "created", _stored(order.order_id, raw)
+        created = raw["outcome"] == "created"
+        if created:
+            metrics.order_entered(order.kind, Status.PENDING)
+        return created, _stored(order.order_id, raw)
 
     async def get(self, order_id: str) -> StoredOrder | None:
         raw = await self._redis.hgetall(_order_key(order_id))
@@ -239,15 +251,18 @@ class OrderStore:
         raw = await self._run("update_order", order_id, *args)
         if raw["outcome"] == "unknown_order":
             return None
-        return OrderChange(raw["outcome"] == "moved", _stored(order_id, raw))
+        stored = _stored(order_id, raw)
+        moved = raw["outcome"] == "moved"
+        if moved and to:
+            metrics.order_entered(stored.order.kind, to)
+        return OrderChange(moved, stored)
 
     async def claim_refund_step(
         self, order_id: str, total_minor: int, now_ms: int, *, nothing_to_take: bool
     ) -> RefundStep:
         """Records the step Stripe's cumulative refunded total names, once (refund_claim.lua)."""
-        return _refund_step(
-            await self._run("refund_claim", order_id, total_minor, now_ms, "1" if nothing_to_take else "0")
-        )
+        raw = await self._run("refund_claim", order_id, total_minor, now_ms, "1" if nothing_to_take else "0")
+        return _refund_step(_counted(raw))
 
     async def decide_refund_step(self, order_id: str, total_minor: int, take_minor: int) -> RefundStep:
         return _refund_step(await self._run("refund_decide", order_id, total_minor, take_minor))
@@ -310,7 +325,7 @@ class OrderStore:
         self, order_id: str, dispute_id: str, amount_minor: int, status: str, now_ms: int
     ) -> DisputeState:
         raw = await self._run("dispute_record", order_id, dispute_id, amount_minor, status, now_ms)
-        return _dispute_state(order_id, raw)
+        return _dispute_state(order_id, _counted(raw))
 
     async def decide_dispute(self, order_id: str, dispute_id: str, take_minor: int) -> DisputeState:
         return _dispute_state(order_id, await self._run("dispute_decide", order_id, dispute_id, take_minor))
@@ -322,7 +337,7 @@ class OrderStore:
         return _dispute_state(order_id, raw)
 
     async def revert_refund(self, order_id: str, stripe_refunded_minor: int, now_ms: int) -> RefundRevert:
-        raw = await self._run("refund_revert", order_id, stripe_refunded_minor, now_ms)
+        raw = _counted(await self._run("refund_revert", order_id, stripe_refunded_minor, now_ms))
         return RefundRevert(
             RevertOutcome(raw["outcome"]), int(raw["generation"]), int(raw["give_back_minor"])
         )

@@ -87,6 +87,8 @@ class Order:
     refunded_minor: int = 0
     refund_shortfall_minor: int = 0
     failure_reason: str = ""
+    correlation_id: str = ""  # of the RPC that created the order; its webhooks and sweeps log under it
+    traceparent: str = ""  # the creating RPC's span (W3C), when traced: its webhooks' traces link to it
     history: tuple[tuple[Status, int], ...] = field(default_factory=tuple)
     create_ms: int = 0
     update_ms: int = 0
@@ -94,3 +96,15 @@ class Order:
     @property
     def is_free(self) -> bool:
         return self.amount_minor == 0
+
+
+def stripe_metadata(order: Order) -> dict[str, str]:
+    """What each Stripe object made for an order carries: the ids that find the order, the correlation id
+    its webhooks log under and the trace they link to (each absent when the order has none, so orders from
+    before them send the params their idempotency keys were first used with)."""
+    metadata = {"order_id": order.order_id, "account_id": order.account_id, "kind": order.kind.value}
+    if order.correlation_id:
+        metadata["correlation_id"] = order.correlation_id
+    if order.traceparent:
+        metadata["traceparent"] = order.traceparent
+    return metadata

@@ -6,14 +6,17 @@ import asyncio
 import logging
 from enum import StrEnum
 
+from payment_svc import metrics
 from payment_svc.fulfilment import Fulfilment
 from payment_svc.order_store import OrderStore
 from payment_svc.orders import OPEN, Order, Status
 from payment_svc.outcomes import Outcome
 from payment_svc.stripe_gateway import StripeGateway
 from payment_svc.stripe_objects import intent_payment, session_payment
+from svckit import tracing
 from svckit.clock import Clock
 from svckit.errors import ServiceError
+from svckit.logs import correlation_id_var
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +60,34 @@ class Reconciler:
         now_ms = self._clock.now_ms()
         outcomes: dict[str, Outcome | Swept] = {}
         for order_id in await self._orders.pending_before(now_ms - self._after_ms, self._batch):
+            token = correlation_id_var.set(f"sweep-{order_id}")  # the order's own, once it is read
             try:
-                outcomes[order_id] = await self._reconcile(order_id, now_ms)
+                with tracing.span("reconcile order"):  # a trace per order, linked to its checkout's
+                    outcomes[order_id] = await self._reconcile(order_id, now_ms)
             except ServiceError as err:
                 log.warning("could not reconcile order: %s", err, extra={"order_id": order_id})
                 outcomes[order_id] = Swept.ERROR
+            finally:
+                correlation_id_var.reset(token)
+        metrics.set_paid_not_fulfilled(await self._still_paid(outcomes))
         return outcomes
+
+    async def _still_paid(self, outcomes: dict[str, Outcome | Swept]) -> int:
+        """The swept orders left PAID: re-read, as an error or a refusal may have cut fulfilment short."""
+        settled = {Swept.CLOSED, Swept.OPEN, Outcome.FULFILLED, Outcome.ALREADY_FULFILLED}
+        count = 0
+        for order_id, outcome in outcomes.items():
+            if outcome not in settled:
+                stored = await self._orders.get(order_id)
+                count += stored is not None and stored.order.status == Status.PAID
+        return count
 
     async def _reconcile(self, order_id: str, now_ms: int) -> Outcome | Swept:
         stored = await self._orders.get(order_id)
+        if stored is not None:
+            if stored.order.correlation_id:
+                correlation_id_var.set(stored.order.correlation_id)
+            tracing.link_to(stored.order.traceparent)
         if stored is not None and stored.order.status == Status.PAID:
             return await self._fulfilment.paid(order_id)  # its fulfilment was cut short: finish it
         if stored is None or stored.order.status not in OPEN:

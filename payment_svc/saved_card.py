@@ -11,7 +11,7 @@ from payment_svc.customers import Customers
 from payment_svc.errors import CardDeclined, NoSavedPaymentMethod
 from payment_svc.fulfilment import Fulfilment
 from payment_svc.order_store import OrderStore
-from payment_svc.orders import Order, Status, fingerprint, order_id_for
+from payment_svc.orders import Order, Status, fingerprint, order_id_for, stripe_metadata
 from payment_svc.stripe_gateway import AuthenticationRequired, StripeGateway
 from payment_svc.stripe_objects import intent_payment
 from svckit.clock import Clock
@@ -71,12 +71,7 @@ class SavedCardTopUps:
             _, stored = await self._orders.create(order, request)
             await self._orders.index(stored.order)
         order = stored.order
-        metadata = {
-            "order_id": order_id,
-            "account_id": account_id,
-            "kind": order.kind.value,
-            "channel": "off_session",
-        }
+        metadata = {**stripe_metadata(order), "channel": "off_session"}
         params = {
             "amount": order.amount_minor,
             "currency": order.currency.lower(),

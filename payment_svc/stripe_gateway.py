@@ -14,9 +14,11 @@ from typing import Any
 
 import stripe
 
+from payment_svc import metrics
 from payment_svc.config import Settings
 from payment_svc.deadline import call_deadline
 from payment_svc.errors import CardDeclined, StripeRejected, StripeUnavailable
+from svckit import tracing
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +133,13 @@ class StripeGateway:
         """Retries connection errors, 5xx, 409 and 429 with the same key while time is left."""
         if key is not None and len(key) > MAX_IDEMPOTENCY_KEY_CHARS:
             raise ValueError(f"idempotency key longer than {MAX_IDEMPOTENCY_KEY_CHARS}: {key!r}")
+        endpoint = metrics.stripe_endpoint(method)
+        with tracing.span(f"stripe {endpoint}", {"stripe.endpoint": endpoint}, client=True):
+            return await self._retried(method, args, key, endpoint)
+
+    async def _retried(
+        self, method: Callable[..., Awaitable[Any]], args, key: str | None, endpoint: str
+    ) -> dict:
         options = {"idempotency_key": key} if key else None
         loop = asyncio.get_running_loop()
         deadline = call_deadline(self._budget_s)
@@ -140,13 +149,15 @@ class StripeGateway:
             if remaining <= 0:
                 raise StripeUnavailable("Stripe did not answer in time")
             try:
-                async with asyncio.timeout(remaining):
-                    result = await (method(*args, options=options) if options else method(*args))
+                with metrics.stripe_call(endpoint):
+                    async with asyncio.timeout(remaining):
+                        result = await (method(*args, options=options) if options else method(*args))
                 return result.to_dict()
             except TimeoutError as err:
                 raise StripeUnavailable("Stripe did not answer in time") from err
             except stripe.RateLimitError as err:
                 rate_limited += 1
+                cause = "rate_limited"
                 if rate_limited > self._rate_limit_retries:
                     raise StripeUnavailable("Stripe is rate limiting us") from err
             except (stripe.APIConnectionError, stripe.APIError, stripe.IdempotencyError) as err:
@@ -154,6 +165,7 @@ class StripeGateway:
                 if isinstance(err, stripe.IdempotencyError) and err.http_status != 409:
                     raise _rejected(err) from err
                 network_failures += 1
+                cause = "unavailable"
                 if network_failures > self._network_retries:
                     log.warning("stripe unreachable: %s", err)
                     raise StripeUnavailable("Stripe cannot be reached") from err
@@ -162,6 +174,7 @@ class StripeGateway:
             except stripe.StripeError as err:
                 # Invalid requests, auth and idempotency errors are final: the same call fails again.
                 raise _rejected(err) from err
+            metrics.stripe_retried(endpoint, cause)
             attempt = network_failures + rate_limited
             await asyncio.sleep(
                 min(_BACKOFF_S * 2 ** (attempt - 1), _MAX_BACKOFF_S, max(0.0, deadline - loop.time()))

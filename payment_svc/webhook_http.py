@@ -13,11 +13,14 @@ import logging
 
 from aiohttp import web
 
+from payment_svc import metrics
 from payment_svc.config import Settings
 from payment_svc.errors import InvalidWebhook, WebhooksNotConfigured
 from payment_svc.webhooks import WebhookProcessor
+from svckit import tracing
 from svckit.data_guard import DataGuard
 from svckit.errors import ServiceError, Unavailable
+from svckit.logs import adopt_correlation_id
 from svckit.redis_client import backend_unavailable
 
 log = logging.getLogger(__name__)
@@ -34,7 +37,9 @@ class WebhookServer:
         self, processor: WebhookProcessor, settings: Settings, data_guard: DataGuard | None = None
     ) -> None:
         # aiohttp answers 413 itself for a body over client_max_size.
-        self._app = web.Application(client_max_size=settings.webhook_max_body_bytes)
+        self._app = web.Application(
+            client_max_size=settings.webhook_max_body_bytes, middlewares=[metrics.count_webhook_responses]
+        )
         self._app[_PROCESSOR] = processor
         self._app[_BODY_TIMEOUT_S] = settings.webhook_body_timeout_s
         if data_guard is not None:
@@ -99,6 +104,12 @@ class _Busy(asyncio.Protocol):
 
 
 async def _receive(request: web.Request) -> web.Response:
+    adopt_correlation_id(None)  # until the verified event names the customer action it belongs to
+    with tracing.server_span(f"POST {PATH}", {"http.request.method": "POST", "url.path": PATH}):
+        return await _handle(request)
+
+
+async def _handle(request: web.Request) -> web.Response:
     try:
         async with asyncio.timeout(request.app[_BODY_TIMEOUT_S]):
             payload = await request.read()

@@ -11,10 +11,13 @@ from typing import Any
 
 import stripe
 
+from payment_svc import metrics
 from payment_svc.errors import InvalidWebhook, WebhooksNotConfigured
 from payment_svc.outcomes import Outcome
 from payment_svc.webhook_event_store import WebhookEventStore
+from svckit import tracing
 from svckit.errors import ServiceError, Unavailable
+from svckit.logs import adopt_correlation_id
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +54,17 @@ class WebhookProcessor:
         """Raises InvalidWebhook or WebhooksNotConfigured (nothing changes) or Unavailable (retry)."""
         event = self._verify(payload, signature)
         event_id, event_type = event["id"], event["type"]
+        # Our metadata on the Stripe object names the action (the checkout) the event belongs to.
+        metadata = event["data"]["object"].get("metadata")
+        metadata = metadata if isinstance(metadata, dict) else {}
+        adopt_correlation_id(metadata.get("correlation_id") or event_id)
+        tracing.link_to(metadata.get("traceparent"))  # this delivery's trace -> the checkout's
+        if isinstance(event.get("created"), int | float):
+            metrics.webhook_lag(event["created"])
         # The id is recorded after the effect: a crash in between replays effects that are idempotent.
         done = await self._events.outcome(event_id)
         if done is not None:
+            metrics.webhook_event(event_type, "duplicate")
             return WebhookResult(event_id, event_type, True, _known(done))
         handler = self._handlers.get(event_type)
         try:
@@ -68,6 +79,7 @@ class WebhookProcessor:
         if outcome == Outcome.UNKNOWN_ORDER:
             log.warning("stripe event for an order we do not know", extra={"event_id": event_id})
         await self._events.record(event_id, outcome.value)
+        metrics.webhook_event(event_type, outcome.value)
         return WebhookResult(event_id, event_type, False, outcome)
 
     def _verify(self, payload: bytes, signature: str) -> dict[str, Any]:

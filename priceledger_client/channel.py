@@ -6,7 +6,7 @@ import json
 
 import grpc
 
-from svckit import deadline
+from svckit import deadline, tracing
 from svckit.config import CommonSettings
 from svckit.rpc_metrics import ClientMetricsInterceptor
 from svckit.tls import channel_credentials
@@ -43,7 +43,7 @@ def open_channel(addr: str, credentials: grpc.ChannelCredentials | None = None) 
     TLS_CERT_FILE) when TLS_CA_FILE is set, plaintext otherwise (for PLAINTEXT_DEV_MODE stacks).
     """
     options = [("grpc.service_config", _SERVICE_CONFIG), ("grpc.enable_retries", 1)]
-    interceptors = [ClientMetricsInterceptor(), _PropagateDeadline()]
+    interceptors = [*tracing.client_interceptors(), ClientMetricsInterceptor(), _PropagateDeadline()]
     credentials = credentials or channel_credentials(CommonSettings())
     if credentials is None:
         return grpc.aio.insecure_channel(addr, options=options, interceptors=interceptors)

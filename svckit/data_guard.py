@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from svckit import redis_metrics
 from svckit.errors import FailedPrecondition, Unavailable
 
 log = logging.getLogger("data_guard")
@@ -70,6 +71,7 @@ class DataGuard:
         if self._loss is not None:
             return
         self._loss = DataLoss(evidence, detail, time.time_ns() // 1_000_000)
+        redis_metrics.data_loss_detected()
         log.critical(
             "Redis lost data: mutations are refused until an operator calls AcknowledgeDataLoss",
             extra={"evidence": evidence, "detail": detail, "key": self._key, "epoch": self._epoch},

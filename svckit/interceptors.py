@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from collections.abc import Callable
 
@@ -15,7 +14,7 @@ from svckit import deadline
 from svckit.auth import header
 from svckit.data_guard import DataGuard
 from svckit.errors import InvalidArgument, ServiceError, Unavailable
-from svckit.logs import CORRELATION_ID_HEADER, correlation_id_var
+from svckit.logs import CORRELATION_ID_HEADER, adopt_correlation_id
 from svckit.method_wrapping import WrappingInterceptor
 from svckit.redis_client import backend_unavailable
 from svckit.status import to_grpc_status
@@ -91,8 +90,7 @@ class ServiceInterceptor(WrappingInterceptor):
         async def handle(request, context: grpc.aio.ServicerContext):
             started = time.perf_counter()
             metadata = context.invocation_metadata()
-            # Only log lines carry the id, so it needs to be unique, not unguessable: 8 random bytes.
-            correlation_id_var.set(header(metadata, CORRELATION_ID_HEADER) or os.urandom(8).hex())
+            adopt_correlation_id(header(metadata, CORRELATION_ID_HEADER))
             deadline.start_rpc(context.time_remaining())
             try:
                 if request is _UNDECODABLE:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib import resources
 from typing import cast
 
@@ -22,9 +23,9 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from svckit import deadline
+from svckit import deadline, tracing
 from svckit.config import CommonSettings
-from svckit.redis_metrics import TimedScript
+from svckit.redis_metrics import TimedScript, Word
 from svckit.script_pipe import PipedScript, ScriptPipe
 
 RedisClient = Redis | RedisCluster
@@ -190,12 +191,30 @@ def register_scripts(client: RedisClient, package: str, pipe: ScriptPipe | None 
     library = "".join(e.read_text() for e in files if e.name.startswith("_"))
     register = pipe.register if pipe is not None else client.register_script
     return {
-        e.name.removesuffix(".lua"): TimedScript(
+        e.name.removesuffix(".lua"): observed(
             e.name.removesuffix(".lua"), register(_with_library(e.read_text(), library))
         )
         for e in files
         if not e.name.startswith("_")
     }
+
+
+def observed(name: str, script: AsyncScript | PipedScript) -> TimedScript:
+    """The script counted in redis_script_* and, while tracing is on, traced. Chosen once, here, so with
+    tracing off no call pays for a span it does not make."""
+    return (TracedScript if tracing.tracer is not None else TimedScript)(name, script)
+
+
+class TracedScript(TimedScript):
+    """A counted script call that is also a CLIENT span of the current trace."""
+
+    __slots__ = ()
+
+    async def __call__(self, keys: Sequence[Word] = (), args: Sequence[Word] = ()) -> object:
+        with tracing.span(
+            f"redis {self._name}", {"db.system": "redis", "db.operation": "EVALSHA"}, client=True
+        ):
+            return await super().__call__(keys, args)
 
 
 def _with_library(script: str, library: str) -> str:

@@ -16,7 +16,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from ops.v1 import ops_service_pb2_grpc
 
-from svckit import logs, ops, policy, tls
+from svckit import logs, ops, policy, tls, tracing
 from svckit.config import CommonSettings
 from svckit.data_guard import DataGuard
 from svckit.interceptors import ServiceInterceptor
@@ -132,7 +132,12 @@ def build_server(
     server = grpc.aio.server(
         # Metrics first, so they see the code the error mapping chose; the policy runs inside
         # ServiceInterceptor, which maps its refusals to statuses with ErrorInfo.
-        interceptors=[ServerMetricsInterceptor(), interceptor, policy.from_settings(settings, names)],
+        interceptors=[
+            *tracing.server_interceptors(),  # outermost: the span covers the whole call
+            ServerMetricsInterceptor(),
+            interceptor,
+            policy.from_settings(settings, names),
+        ],
         options=[("grpc.so_reuseport", 1 if settings.grpc_reuseport else 0)],
     )
     for binding in services:
@@ -194,6 +199,7 @@ def run(settings: S, create_server: Callable[[S], Awaitable[tuple[AppServer, int
 async def serve(settings: S, create_server: Callable[[S], Awaitable[tuple[AppServer, int]]]) -> None:
     """Runs until SIGTERM or SIGINT, then shuts down gracefully."""
     logs.configure(settings.log_level)
+    tracing.configure_from_env(type(settings).__module__.split(".")[0])
     app, port = await create_server(settings)
     await app.start()
     loop = asyncio.get_running_loop()
@@ -207,3 +213,4 @@ async def serve(settings: S, create_server: Callable[[S], Awaitable[tuple[AppSer
     await stop.wait()
     log.info("shutting down", extra={"grace_s": settings.shutdown_grace_s})
     await app.stop(settings.shutdown_grace_s)
+    tracing.shutdown()

@@ -26,10 +26,27 @@ local function reply_with_hash(outcome, key)
   return {'outcome', outcome, unpack(redis.call('HGETALL', key))}
 end
 
+-- The statuses this call moved orders to, in order: with_moves puts them in the reply.
+local moves = {}
+
 -- Moves an order to `to`, appending to its status history.
 local function move_order(order_key, to, now)
   local history = redis.call('HGET', order_key, 'history') .. ',' .. to .. ':' .. now
   redis.call('HSET', order_key, 'status', to, 'history', history, 'update_ms', now)
+  moves[#moves + 1] = to
+end
+
+-- `reply` with 'moved_to' (the statuses entered, comma-separated) and 'moved_kind' appended when this
+-- call moved the order, so the caller counts each transition once, replays included (they move nothing).
+local function with_moves(reply, order_key)
+  if #moves > 0 then
+    local kind = redis.call('HGET', order_key, 'kind')
+    reply[#reply + 1] = 'moved_to'
+    reply[#reply + 1] = table.concat(moves, ',')
+    reply[#reply + 1] = 'moved_kind'
+    reply[#reply + 1] = kind
+  end
+  return reply
 end
 
 -- The refund step named by Stripe's cumulative refunded total: its order hash field, and its stored

@@ -32,4 +32,4 @@ if redis.call('HGET', order_key, 'dispute_status') == 'open' and stripe_status ~
     move_order(order_key, redis.call('HGET', order_key, 'status_before_dispute'), now)
   end
 end
-return reply_with_hash('recorded', order_key)
+return with_moves(reply_with_hash('recorded', order_key), order_key)

@@ -30,4 +30,4 @@ if not step then
     move_order(order_key, 'REFUNDED', now)
   end
 end
-return refund_step_reply('step', step)
+return with_moves(refund_step_reply('step', step), order_key)

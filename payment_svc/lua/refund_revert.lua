@@ -30,4 +30,4 @@ redis.call('HSET', order_key, 'refunded_minor', total, 'refund_shortfall_minor',
 if total == 0 and redis.call('HGET', order_key, 'status') == 'REFUNDED' then
   move_order(order_key, 'FULFILLED', now)
 end
-return {'outcome', 'reverted', 'generation', tostring(generation), 'give_back_minor', tostring(give_back)}
+return with_moves({'outcome', 'reverted', 'generation', tostring(generation), 'give_back_minor', tostring(give_back)}, order_key)

@@ -52,7 +52,7 @@ def test_our_services_run_their_own_entry_points():
         assert services[name]["command"] == ["python", "-m", module]
 
 
-@pytest.mark.parametrize("service", sorted(set(compose()["services"]) - {"redis"}))
+@pytest.mark.parametrize("service", sorted(n for n, s in compose()["services"].items() if "build" in s))
 def test_every_service_command_is_a_real_entry_point(service):
     module = runnable_module(compose()["services"][service]["command"])
     assert module is not None and is_entry_point(module), f"`python -m {module}` runs nothing"
@@ -284,7 +284,12 @@ def test_stand_ins_exist_for_every_base_image():
     script = (ROOT / "scripts" / "base_images.sh").read_text()
     stand_ins = set(re.findall(r"^ensure (\S+) \w+$", script, re.M))
     bases = {stage.base for stage in dockerfile_stages()} - {stage.name for stage in dockerfile_stages()}
-    images = {spec["image"] for spec in compose()["services"].values() if "build" not in spec}
+    # The observability profile's images (Prometheus, Grafana) are pulled when it is used; not stood in.
+    images = {
+        spec["image"]
+        for spec in compose()["services"].values()
+        if "build" not in spec and spec.get("profiles") != ["observability"]
+    }
     assert stand_ins == bases | images == {"python:3.11-slim", "redis:7"}
 
 
@@ -305,3 +310,53 @@ def test_the_host_side_run_calls_over_mtls_as_the_tests_service_does():
     assert len(host) == 3
     (copied,) = re.findall(r"tar -C /pki -cf - (.+?) \|", STACK_SCRIPT)
     assert set(copied.split()) == set(host.values())
+
+
+def _observability() -> dict[str, dict]:
+    return {n: s for n, s in compose()["services"].items() if s.get("profiles") == ["observability"]}
+
+
+def test_the_observability_profile_brings_prometheus_and_grafana_and_nothing_else_needs_them():
+    assert set(_observability()) == {"prometheus", "grafana"}
+    for name, spec in compose()["services"].items():
+        if name not in _observability():
+            assert not set(_observability()) & set(spec.get("depends_on") or {}), name
+
+
+def test_every_file_the_observability_profile_mounts_is_in_the_repository():
+    mounts = [v.split(":")[0] for spec in _observability().values() for v in spec["volumes"]]
+    host_paths = [m for m in mounts if m.startswith("./")]
+    assert len(host_paths) == 3
+    for path in host_paths:
+        assert (ROOT / path).exists(), path
+
+
+def test_compose_prometheus_scrapes_each_service_by_name_with_the_shipped_jobs_and_rules():
+    observability = ROOT / "deploy" / "observability"
+    shipped = yaml.safe_load((observability / "prometheus.yml").read_text())
+    in_compose = yaml.safe_load((observability / "prometheus.compose.yml").read_text())
+    metrics_ports = {"pricing_svc": 9091, "balance_svc": 9092, "payment_svc": 9093}  # svckit.metrics defaults
+    services = {module: name for name, (module, _, _) in OUR_SERVICES.items()}
+    for job in in_compose["scrape_configs"]:
+        module = job["job_name"]
+        assert job["static_configs"] == [{"targets": [f"{services[module]}:{metrics_ports[module]}"]}]
+    strip = lambda c: {**c, "scrape_configs": [j["job_name"] for j in c["scrape_configs"]]}  # noqa: E731
+    assert strip(in_compose) == strip(shipped)
+    command = _observability()["prometheus"]["command"]
+    assert "--config.file=/etc/prometheus/observability/prometheus.compose.yml" in command
+
+
+def test_compose_grafana_provisions_the_profiles_prometheus_and_the_shipped_dashboard():
+    provisioning = ROOT / "deploy" / "observability" / "grafana"
+    (source,) = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())["datasources"]
+    assert (source["type"], source["url"], source["isDefault"]) == (
+        "prometheus",
+        "http://prometheus:9090",
+        True,
+    )
+    (provider,) = yaml.safe_load((provisioning / "dashboards" / "priceledger.yml").read_text())["providers"]
+    volumes = _observability()["grafana"]["volumes"]
+    assert (
+        f"./deploy/observability/grafana-dashboard.json:{provider['options']['path']}/priceledger.json:ro"
+        in volumes
+    )

@@ -125,8 +125,11 @@ def e2e(tmp_path_factory) -> Iterator[Endpoints]:
 
 
 @contextmanager
-def local_stack(tmp_path_factory, **extra_settings) -> Iterator[Endpoints]:
-    """Redis, the three services and the fake Stripe as local processes on free ports."""
+def local_stack(
+    tmp_path_factory, service_env: dict[str, dict[str, str]] | None = None, **extra_settings
+) -> Iterator[Endpoints]:
+    """Redis, the three services and the fake Stripe as local processes on free ports; `service_env`
+    (module -> variables) sets one service's own, such as its METRICS_PORT."""
     ports = {name: free_port() for name in ("pricing", "balance", "payment", "webhook", "redis")}
     webhook_url = f"http://127.0.0.1:{ports['webhook']}/webhooks/stripe"
     fake, fake_url = _start_fake_stripe(webhook_url)
@@ -151,7 +154,7 @@ def local_stack(tmp_path_factory, **extra_settings) -> Iterator[Endpoints]:
     }
     env = {key.upper(): str(value) for key, value in settings.items()}
     common = CommonSettings(**{k: v for k, v in settings.items() if k in CommonSettings.model_fields})
-    stack = Stack(common, tmp_path_factory.mktemp("e2e-state"), env=env)
+    stack = Stack(common, tmp_path_factory.mktemp("e2e-state"), env=env, service_env=service_env)
     try:
         stack.start()
         failure = stack.wait_ready()

@@ -12,7 +12,9 @@ from ops.v1 import ops_service_pb2 as ops
 from ops.v1 import ops_service_pb2_grpc
 from pricing.v1 import pricing_service_pb2 as pri
 from pricing.v1 import pricing_service_pb2_grpc
+from prometheus_client import REGISTRY
 
+from svckit.data_guard import DataGuard
 from svckit.server import mutating_methods
 from tests.conftest import ADMIN_METADATA
 from tests.hardening.support import REDIS_CALLS, SERVICES, invoke, reason, settings_for
@@ -151,3 +153,14 @@ async def test_pricing_keeps_its_last_config_when_redis_comes_back_empty_until_a
             break
         await asyncio.sleep(0.05)
     assert await _launch_price(stub) == 2999  # acknowledged: Redis's config is the truth again
+
+
+def test_each_detected_loss_counts_once_for_the_data_loss_alert():
+    def detections() -> float:
+        return REGISTRY.get_sample_value("redis_data_loss_detections_total") or 0.0
+
+    before = detections()
+    guard = DataGuard(redis=None, service="counted")
+    guard.report_loss("EPOCH_MISSING", "gone")
+    guard.report_loss("EPOCH_CHANGED", "again, while the first is unacknowledged")
+    assert detections() - before == 1

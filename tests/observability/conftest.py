@@ -11,6 +11,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,15 +90,20 @@ class Prometheus:
 
 @pytest.fixture(scope="module")
 def prometheus(services, tmp_path_factory) -> Iterator[Prometheus]:
-    """Debian's prometheus with the shipped scrape config and rules, its targets moved to the test's ports."""
+    with running_prometheus(services.metrics, tmp_path_factory.mktemp("prometheus")) as server:
+        yield server
+
+
+@contextmanager
+def running_prometheus(metrics_ports: dict[str, int], workdir: Path) -> Iterator[Prometheus]:
+    """Debian's prometheus with the shipped scrape config and rules, its targets moved to these ports."""
     binary = shutil.which("prometheus")
     assert binary, "install Prometheus (apt-get install prometheus; .ci/run does)"
-    workdir = tmp_path_factory.mktemp("prometheus")
     config = yaml.safe_load((OBSERVABILITY / "prometheus.yml").read_text())
     config["global"] |= {"scrape_interval": "1s", "evaluation_interval": "1s"}
     config["rule_files"] = [str(OBSERVABILITY / f) for f in config["rule_files"]]
     for job in config["scrape_configs"]:
-        job["static_configs"] = [{"targets": [f"127.0.0.1:{services.metrics[job['job_name']]}"]}]
+        job["static_configs"] = [{"targets": [f"127.0.0.1:{metrics_ports[job['job_name']]}"]}]
     (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = free_port()
     with open(workdir / "prometheus.log", "w") as log:

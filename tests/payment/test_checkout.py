@@ -60,7 +60,9 @@ async def test_checkout_session_saves_the_card_and_carries_the_order(stack):
     assert params["mode"] == "payment"
     assert params["payment_intent_data"]["setup_future_usage"] == "off_session"
     assert params["client_reference_id"] == order.order_id
-    assert params["metadata"] == {"order_id": order.order_id, "account_id": account, "kind": "PRODUCT"}
+    metadata = dict(params["metadata"])
+    assert len(metadata.pop("correlation_id")) == 16  # the RPC's, made up as no caller sent one
+    assert metadata == {"order_id": order.order_id, "account_id": account, "kind": "PRODUCT"}
     assert params["payment_intent_data"]["metadata"]["order_id"] == order.order_id
     assert (params["success_url"], params["cancel_url"]) == (SUCCESS_URL, CANCEL_URL)
     assert int(params["expires_at"]) == order.create_time.seconds + 3600
