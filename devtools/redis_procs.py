@@ -236,6 +236,153 @@ class RedisCluster(_Managed):
             node.stop()
 
 
+# The replicas authenticate as this user, so a test can hold a replica back by switching it off (a
+# paused or sleeping replica would still find the data in its socket buffer after a kill -9).
+REPLICATION_USER, _REPLICATION_PASSWORD = "replicator", "replicator-dev-only"
+
+
+class SentinelProcess(RedisProcess):
+    """`redis-server <conf> --sentinel` watching `master_name`; Sentinel rewrites its config file."""
+
+    def __init__(self, data_dir: Path, master_name: str, master_port: int, *, down_after_ms: int) -> None:
+        super().__init__(data_dir, appendonly=False)
+        self.master_name, self.master_port, self.down_after_ms = master_name, master_port, down_after_ms
+
+    def command(self) -> list[str]:
+        conf = self.data_dir / "sentinel.conf"
+        if not conf.exists():
+            conf.write_text(
+                f"port {self.port}\nbind {HOST}\ndir {self.data_dir.resolve()}\n"
+                f"logfile {self.log_path.resolve()}\n"
+                f"sentinel monitor {self.master_name} {HOST} {self.master_port} 2\n"
+                f"sentinel down-after-milliseconds {self.master_name} {self.down_after_ms}\n"
+                f"sentinel failover-timeout {self.master_name} {4 * self.down_after_ms}\n"
+            )
+        return [self._binary, str(conf.resolve()), "--sentinel"]
+
+
+class SentinelGroup(_Managed):
+    """A primary, one replica and three Sentinels (quorum 2), all with AOF, on ephemeral ports."""
+
+    def __init__(
+        self,
+        base_dir: Path,
+        *,
+        master_name: str = "mymaster",
+        appendfsync: str = "always",
+        down_after_ms: int = 1000,
+    ) -> None:
+        self.master_name = master_name
+        user = ["--user", REPLICATION_USER, "on", f">{_REPLICATION_PASSWORD}", "+@all"]
+        auth = [
+            "--masteruser",
+            REPLICATION_USER,
+            "--masterauth",
+            _REPLICATION_PASSWORD,
+            "--repl-diskless-sync-delay",
+            "0",
+        ]
+        self.servers = [
+            RedisProcess(Path(base_dir) / f"redis{i}", appendfsync=appendfsync, extra_args=[*user, *auth])
+            for i in range(2)
+        ]
+        self.servers[1].extra_args += ["--replicaof", HOST, str(self.servers[0].port)]
+        self.sentinels = [
+            SentinelProcess(
+                Path(base_dir) / f"sentinel{i}",
+                master_name,
+                self.servers[0].port,
+                down_after_ms=down_after_ms,
+            )
+            for i in range(3)
+        ]
+
+    @property
+    def sentinel_addrs(self) -> str:
+        return ",".join(f"{HOST}:{s.port}" for s in self.sentinels)
+
+    def primary(self) -> RedisProcess:
+        """The server the Sentinels name as primary now."""
+        with redis.Redis(host=HOST, port=self.sentinels[0].port, decode_responses=True) as sentinel:
+            _, port = sentinel.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.master_name)
+        return next(s for s in self.servers if s.port == int(port))
+
+    def replica(self) -> RedisProcess:
+        primary = self.primary()
+        return next(s for s in self.servers if s is not primary)
+
+    def start(self, timeout: float = 20.0) -> None:
+        try:
+            for process in (*self.servers, *self.sentinels):
+                process.start()
+            self.wait_until_replicated(timeout)
+            deadline = time.monotonic() + timeout
+            for sentinel in self.sentinels:  # each must know the replica and the other two Sentinels
+                with redis.Redis(host=HOST, port=sentinel.port, decode_responses=True) as client:
+                    while True:
+                        master = client.sentinel_master(self.master_name)
+                        if master["num-slaves"] == 1 and master["num-other-sentinels"] == 2:
+                            break
+                        if time.monotonic() > deadline:
+                            raise RuntimeError(f"sentinel on {sentinel.port} sees {master}")
+                        time.sleep(0.1)
+        except BaseException:
+            self.stop()
+            raise
+
+    def wait_until_replicated(self, timeout: float = 20.0) -> None:
+        """Until the replica's link is up and it holds everything the primary has."""
+        deadline = time.monotonic() + timeout
+        with redis.Redis(host=HOST, port=self.primary().port, decode_responses=True) as client:
+            while time.monotonic() < deadline:
+                info = client.info("replication")
+                replica = info.get("slave0")
+                if (
+                    replica
+                    and replica["state"] == "online"
+                    and replica["offset"] >= info["master_repl_offset"]
+                ):
+                    return
+                time.sleep(0.05)
+        raise RuntimeError(f"replica not in sync after {timeout}s")
+
+    def wait_for_new_primary(self, old: RedisProcess, timeout: float = 30.0) -> RedisProcess:
+        """Until the Sentinels have promoted a server other than `old`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if (primary := self.primary()) is not old:
+                return primary
+            time.sleep(0.05)
+        raise RuntimeError(f"no failover away from port {old.port} in {timeout}s")
+
+    def restart_as_replica(self, server: RedisProcess) -> None:
+        """Starts a killed server again as the current primary's replica (Sentinel would, more slowly)."""
+        primary = self.primary()
+        args = server.extra_args
+        if "--replicaof" in args:
+            del args[args.index("--replicaof") : args.index("--replicaof") + 3]
+        args += ["--replicaof", HOST, str(primary.port)]
+        server.start()
+
+    def hold_back_replica(self) -> None:
+        """The primary refuses the replica's link until release_replica(): its writes stop reaching it."""
+        with redis.Redis(host=HOST, port=self.primary().port) as client:
+            client.execute_command("ACL", "SETUSER", REPLICATION_USER, "off")
+            client.execute_command("CLIENT", "KILL", "USER", REPLICATION_USER)
+
+    def release_replica(self) -> None:
+        for server in self.servers:
+            try:
+                with redis.Redis(host=HOST, port=server.port, socket_timeout=1) as client:
+                    client.execute_command("ACL", "SETUSER", REPLICATION_USER, "on")
+            except redis.ConnectionError:  # a killed server starts again with the user on
+                pass
+
+    def stop(self) -> None:
+        for process in (*self.sentinels, *self.servers):
+            process.stop()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run one server in the foreground, replacing this process (so Ctrl-C/SIGTERM reach it)."""
     parser = argparse.ArgumentParser(prog="python -m devtools.redis_procs", description=main.__doc__)

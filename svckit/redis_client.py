@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 from typing import cast
 
@@ -9,6 +10,7 @@ from redis.asyncio import BlockingConnectionPool, Connection, Redis, RedisCluste
 from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import ClusterNode, ClusterPipeline
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import (
@@ -25,10 +27,13 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from svckit import deadline
 from svckit.config import CommonSettings
 from svckit.redis_metrics import TimedScript
+from svckit.replica_acks import AckedScript, ReplicaAcks
 from svckit.script_pipe import PipedScript, ScriptPipe
 
 RedisClient = Redis | RedisCluster
-Script = AsyncScript | PipedScript | TimedScript  # called alike: `await script(keys=[...], args=[...])`
+Script = (
+    AsyncScript | PipedScript | AckedScript | TimedScript
+)  # called alike: `await script(keys=[...], args=[...])`
 
 # redis-py's pools fail a command at once (MaxConnectionsError, so UNAVAILABLE) past 100 connections, so a
 # burst of concurrent RPCs failed. A single server's pool waits for a free connection instead; the asyncio
@@ -66,7 +71,19 @@ def connect(settings: CommonSettings, *, decode_responses: bool = False) -> Redi
     # Retries back off 20, 40, 80 ms...: enough for a dropped connection or a failover's first replies,
     # and cut short by the deadline anyway.
     retry = Retry(ExponentialBackoff(cap=0.5, base=0.02), retries=3)
+    password = settings.redis_password.get_secret_value() if settings.redis_password else None
+    acks = (
+        ReplicaAcks(settings.redis_min_replica_acks, settings.redis_replica_ack_timeout_ms)
+        if settings.redis_min_replica_acks
+        else None
+    )
+    if settings.redis_sentinels:
+        client = _sentinel_master(settings, password, retry, decode_responses)
+        client.ceiling_s, client.replica_acks = ceiling_s, acks
+        return client
     if settings.redis_cluster_nodes:
+        if acks is not None:  # WAIT must reach the node that ran the script: not built for Cluster yet
+            raise ValueError("REDIS_MIN_REPLICA_ACKS is not supported with REDIS_CLUSTER_NODES yet")
         nodes = [
             ClusterNode(host, int(port))
             for host, port in (n.strip().rsplit(":", 1) for n in settings.redis_cluster_nodes.split(","))
@@ -77,6 +94,7 @@ def connect(settings: CommonSettings, *, decode_responses: bool = False) -> Redi
             retry=retry,
             max_connections=_CLUSTER_CONNECTIONS_PER_NODE,
             socket_connect_timeout=min(ceiling_s, _CONNECT_TIMEOUT_S),
+            password=password,
         )
         cluster.ceiling_s = ceiling_s
         return cluster
@@ -88,10 +106,41 @@ def connect(settings: CommonSettings, *, decode_responses: bool = False) -> Redi
         retry=retry,
         socket_connect_timeout=min(ceiling_s, _CONNECT_TIMEOUT_S),
         health_check_interval=30,
+        **({"password": password} if password else {}),
     )
     client = cast(_BoundedRedis, _BoundedRedis.from_pool(pool))
-    client.ceiling_s = ceiling_s
+    client.ceiling_s, client.replica_acks = ceiling_s, acks
     return client
+
+
+def _sentinel_master(
+    settings: CommonSettings, password: str | None, retry: Retry, decode_responses: bool
+) -> _BoundedRedis:
+    """The primary as the Sentinels name it; every new connection asks them again.
+
+    redis-py's Sentinel pool reconnects on connection errors and on a READONLY reply (the old primary,
+    demoted) and then asks the Sentinels for the current primary, so the retries of connect() follow a
+    failover. Its pool does not wait for a free connection, so it has no cap to overrun.
+    """
+    sentinels = [
+        (h, int(p)) for h, p in (n.strip().rsplit(":", 1) for n in settings.redis_sentinels.split(","))
+    ]
+    sentinel_password = settings.redis_sentinel_password
+    connect_timeout_s = min(settings.redis_timeout_s, _CONNECT_TIMEOUT_S)
+    sentinel = Sentinel(
+        sentinels,
+        sentinel_kwargs={
+            "password": sentinel_password.get_secret_value() if sentinel_password else None,
+            "socket_connect_timeout": connect_timeout_s,
+            "socket_timeout": connect_timeout_s,  # a hung Sentinel is skipped for the next one
+        },
+        password=password,
+        decode_responses=decode_responses,
+        retry=retry,
+        socket_connect_timeout=connect_timeout_s,
+        health_check_interval=30,
+    )
+    return sentinel.master_for(settings.redis_sentinel_master, redis_class=_BoundedRedis)
 
 
 def backend_unavailable(exc: BaseException) -> bool:
@@ -120,6 +169,7 @@ class _BoundedRedis(Redis):
     """A Redis client whose every command and pipeline ends within the budget of svckit.deadline."""
 
     ceiling_s = _CEILING_FALLBACK_S
+    replica_acks: ReplicaAcks | None = None
 
     async def execute_command(self, *args, **options):
         async with deadline.bounded(self.ceiling_s + _blocking_s(args)):
@@ -164,9 +214,14 @@ class _BoundedClusterPipeline(ClusterPipeline):
 
 
 def script_pipe(client: RedisClient) -> ScriptPipe | None:
-    """A ScriptPipe to `client`'s server, or None where redis-py's Script must run (Cluster, TLS, socket)."""
+    """A ScriptPipe to `client`'s server, or None where redis-py's Script must run.
+
+    That is on a Cluster, over TLS or a socket, under Sentinel (its pool finds the primary anew on each
+    connection; the pipe's one fixed address could not follow a failover), and with replica acks (WAIT
+    blocks the connection it is sent on, and the pipe's one connection carries every call).
+    """
     pool = getattr(client, "connection_pool", None)
-    if pool is None or pool.connection_class is not Connection:
+    if pool is None or pool.connection_class is not Connection or getattr(client, "replica_acks", None):
         return None
     kwargs = pool.connection_kwargs
     return ScriptPipe(
@@ -188,7 +243,7 @@ def register_scripts(client: RedisClient, package: str, pipe: ScriptPipe | None 
         (e for e in (resources.files(package) / "lua").iterdir() if e.name.endswith(".lua")), key=str
     )
     library = "".join(e.read_text() for e in files if e.name.startswith("_"))
-    register = pipe.register if pipe is not None else client.register_script
+    register = script_factory(client, pipe)
     return {
         e.name.removesuffix(".lua"): TimedScript(
             e.name.removesuffix(".lua"), register(_with_library(e.read_text(), library))
@@ -196,6 +251,17 @@ def register_scripts(client: RedisClient, package: str, pipe: ScriptPipe | None 
         for e in files
         if not e.name.startswith("_")
     }
+
+
+def script_factory(client: RedisClient, pipe: ScriptPipe | None = None) -> Callable[[str], Script]:
+    """The one place every Lua script is registered: through `pipe` if given, else redis-py's Script, or,
+    when connect() was told to wait for replicas, a script whose every call waits for their confirmation."""
+    if pipe is not None:
+        return pipe.register
+    acks = getattr(client, "replica_acks", None)
+    if acks is not None:
+        return lambda text: AckedScript(cast(Redis, client), text, acks)
+    return client.register_script
 
 
 def _with_library(script: str, library: str) -> str:

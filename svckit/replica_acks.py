@@ -1,0 +1,101 @@
+"""Mutations acknowledged only once replicas hold them: each script call pipelined with WAIT (or WAITAOF)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+from redis.exceptions import NoScriptError, ResponseError
+
+from svckit import deadline
+from svckit.errors import Unavailable
+
+Word = str | bytes | int | float
+
+# The reply must still reach the caller when WAIT gives up at the caller's deadline.
+_WAIT_MARGIN_MS = 50
+
+
+class ReplicationUnconfirmed(Unavailable):
+    """The mutation ran on the primary but too few replicas confirmed it in time; a retry is safe."""
+
+    reason = "REPLICATION_UNCONFIRMED"
+
+
+@dataclass
+class ReplicaAcks:
+    """How many replicas confirm each mutation, and for how long to wait; `waitaof` is probed once."""
+
+    replicas: int
+    timeout_ms: int
+    waitaof: bool | None = field(default=None, init=False)  # None until the server was asked
+
+    def wait_ms(self) -> int:
+        """The configured wait, cut so that WAIT answers before the caller's deadline does."""
+        left_s = deadline.remaining_s()
+        if left_s is None:
+            return self.timeout_ms
+        return max(1, min(self.timeout_ms, int(left_s * 1000) - _WAIT_MARGIN_MS))  # WAIT 0 blocks forever
+
+    async def probe(self, client: Redis) -> bool:
+        """WAITAOF (Redis 7.2+, Valkey) also waits for the replicas' AOF fsync; Redis 7.0 lacks it."""
+        if self.waitaof is None:
+            try:  # asks for nothing, so it answers at once where the command exists
+                await client.execute_command("WAITAOF", 0, 0, 1)
+                self.waitaof = True
+            except ResponseError as exc:
+                if "unknown command" not in str(exc).lower():
+                    raise
+                self.waitaof = False
+        return self.waitaof
+
+
+class AckedScript:
+    """Called like redis-py's Script; sends EVALSHA and WAIT in one write on one connection.
+
+    WAIT counts the replicas holding this connection's last write, so it must follow the script on the
+    same connection: a pipeline guarantees that, and a pipeline resent after a drop resends both. Scripts
+    flagged `no-writes` skip the WAIT (there is nothing to confirm, and a lost replica must not stop reads).
+    """
+
+    def __init__(self, client: Redis, text: str, acks: ReplicaAcks) -> None:
+        self._client = client
+        self.script = text.encode()
+        self.sha = hashlib.sha1(self.script).hexdigest()
+        self._acks = acks
+        first_line = text.split("\n", 1)[0]
+        self._writes = not (first_line.startswith("#!") and "no-writes" in first_line)
+
+    async def __call__(self, keys: Sequence[Word] = (), args: Sequence[Word] = ()) -> object:
+        try:
+            return await self._run(keys, args)
+        except NoScriptError:  # after SCRIPT FLUSH, a restart or a failover to a replica that never saw it
+            await self._client.script_load(self.script)
+            return await self._run(keys, args)
+
+    async def _run(self, keys: Sequence[Word], args: Sequence[Word]) -> object:
+        if not self._writes:
+            return await self._client.evalsha(self.sha, len(keys), *keys, *args)
+        waitaof = await self._acks.probe(self._client)
+        wait_ms = self._acks.wait_ms()
+        async with self._client.pipeline(transaction=False) as pipe:
+            pipe.ceiling_s += wait_ms / 1000  # type: ignore[attr-defined]  # a _BoundedPipeline
+            pipe.evalsha(self.sha, len(keys), *keys, *args)
+            if waitaof:
+                pipe.execute_command("WAITAOF", 0, self._acks.replicas, wait_ms)
+            else:
+                pipe.execute_command("WAIT", self._acks.replicas, wait_ms)
+            reply, confirmed = await pipe.execute(raise_on_error=False)
+        if isinstance(reply, Exception):
+            raise reply
+        if isinstance(confirmed, Exception):
+            raise confirmed
+        count = confirmed[1] if waitaof else confirmed
+        if int(count) < self._acks.replicas:
+            raise ReplicationUnconfirmed(
+                f"{count} of {self._acks.replicas} replicas confirmed the change within {wait_ms} ms; "
+                "retry with the same request_id"
+            )
+        return reply
