@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from importlib import resources
 from typing import cast
@@ -28,7 +29,10 @@ from svckit import deadline
 from svckit.config import CommonSettings
 from svckit.redis_metrics import TimedScript
 from svckit.replica_acks import AckedScript, ReplicaAcks
+from svckit.replication_guarantee import config_warnings
 from svckit.script_pipe import PipedScript, ScriptPipe
+
+log = logging.getLogger("redis")
 
 RedisClient = Redis | RedisCluster
 Script = (
@@ -67,6 +71,8 @@ def connect(settings: CommonSettings, *, decode_responses: bool = False) -> Redi
     time) and within the calling RPC's deadline (svckit.deadline); a hung Redis then reads as redis-py's
     TimeoutError. That one outer bound replaces a socket timeout, which would cut blocking reads short.
     """
+    for warning in config_warnings(settings):
+        log.warning(warning)
     ceiling_s = settings.redis_timeout_s
     # Retries back off 20, 40, 80 ms...: enough for a dropped connection or a failover's first replies,
     # and cut short by the deadline anyway.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -11,6 +12,9 @@ from redis.exceptions import NoScriptError, ResponseError
 
 from svckit import deadline
 from svckit.errors import Unavailable
+from svckit.replication_guarantee import replica_count_warning
+
+log = logging.getLogger("redis")
 
 Word = str | bytes | int | float
 
@@ -40,7 +44,10 @@ class ReplicaAcks:
         return max(1, min(self.timeout_ms, int(left_s * 1000) - _WAIT_MARGIN_MS))  # WAIT 0 blocks forever
 
     async def probe(self, client: Redis) -> bool:
-        """WAITAOF (Redis 7.2+, Valkey) also waits for the replicas' AOF fsync; Redis 7.0 lacks it."""
+        """WAITAOF (Redis 7.2+, Valkey) also waits for the replicas' AOF fsync; Redis 7.0 lacks it.
+
+        Asked at the first mutation, which also warns when there are more replicas than acks.
+        """
         if self.waitaof is None:
             try:  # asks for nothing, so it answers at once where the command exists
                 await client.execute_command("WAITAOF", 0, 0, 1)
@@ -49,6 +56,10 @@ class ReplicaAcks:
                 if "unknown command" not in str(exc).lower():
                     raise
                 self.waitaof = False
+            replication = await client.info("replication")
+            if warning := replica_count_warning(int(replication.get("connected_slaves", 0)), self.replicas):
+                log.warning(warning)
+            log.info("replica acks: %d by %s", self.replicas, "WAITAOF" if self.waitaof else "WAIT")
         return self.waitaof
 
 
