@@ -1,7 +1,7 @@
 """Prints runs x acknowledged x lost x unavailability for a Sentinel failover under load, acks 0 and 1.
 
-`.venv/bin/python -m tests.ha.sentinel_failover_timing [runs]` (not a test: it measures and asserts nothing;
-tests/ha/test_sentinel.py asserts one run of each).
+`.venv/bin/python -m tests.ha.sentinel_failover_timing [runs]` (not a test: it measures, and checks
+only that VerifyAccount stays consistent; tests/ha/test_sentinel.py asserts one run of each).
 """
 
 from __future__ import annotations
