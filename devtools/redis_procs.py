@@ -166,6 +166,40 @@ class RedisProcess(_Managed):
         self.start()
 
 
+# The replicas authenticate as this user, so a test can hold a replica back by switching it off (a
+# paused or sleeping replica would still find the data in its socket buffer after a kill -9).
+REPLICATION_USER, _REPLICATION_PASSWORD = "replicator", "replicator-dev-only"
+_REPLICATION_ACCOUNT = (
+    *("--user", REPLICATION_USER, "on", f">{_REPLICATION_PASSWORD}", "+@all"),
+    *("--masteruser", REPLICATION_USER, "--masterauth", _REPLICATION_PASSWORD),
+    *("--repl-diskless-sync-delay", "0"),  # a returning replica syncs at once, not after 5 s
+)
+
+
+def wait_until_replicated(primary_port: int, timeout: float = 20.0) -> None:
+    """Until the primary's replica link is up and the replica holds everything the primary has."""
+    deadline = time.monotonic() + timeout
+    with redis.Redis(host=HOST, port=primary_port, decode_responses=True) as client:
+        while time.monotonic() < deadline:
+            info = client.info("replication")
+            replica = info.get("slave0")
+            if replica and replica["state"] == "online" and replica["offset"] >= info["master_repl_offset"]:
+                return
+            time.sleep(0.05)
+    raise RuntimeError(f"the replica of port {primary_port} is not in sync after {timeout}s")
+
+
+def _switch_replication_user(port: int, state: str) -> None:
+    """`off` also cuts the current link; a killed server is skipped (it starts again with the user on)."""
+    try:
+        with redis.Redis(host=HOST, port=port, socket_timeout=1) as client:
+            client.execute_command("ACL", "SETUSER", REPLICATION_USER, state)
+            if state == "off":
+                client.execute_command("CLIENT", "KILL", "USER", REPLICATION_USER)
+    except redis.ConnectionError:
+        pass
+
+
 class RedisCluster(_Managed):
     def __init__(
         self,
@@ -174,23 +208,28 @@ class RedisCluster(_Managed):
         *,
         appendonly: bool = True,
         appendfsync: str = "everysec",
+        replicas: bool = False,
     ) -> None:
+        """With `replicas`, each master gets one replica (in `self.replicas`), which can be held back."""
+        count = 2 * masters if replicas else masters
         ports: set[int] = set()
-        while len(ports) < 2 * masters:  # client port + explicit cluster-bus port per node
+        while len(ports) < 2 * count:  # client port + explicit cluster-bus port per node
             ports.add(free_port())
         ordered = sorted(ports)
-        self._bus_ports = ordered[masters:]
-        self.nodes = [
+        self._bus_ports = ordered[count:]
+        extra = [*_REPLICATION_ACCOUNT] if replicas else []
+        processes = [
             RedisProcess(
                 Path(base_dir) / f"node{i}",
                 port,
                 cluster=True,
                 appendonly=appendonly,
                 appendfsync=appendfsync,
-                extra_args=["--cluster-port", str(bus)],
+                extra_args=["--cluster-port", str(bus), *extra],
             )
-            for i, (port, bus) in enumerate(zip(ordered[:masters], self._bus_ports, strict=True))
+            for i, (port, bus) in enumerate(zip(ordered[:count], self._bus_ports, strict=True))
         ]
+        self.nodes, self.replicas = processes[:masters], processes[masters:]
 
     @property
     def startup_nodes(self) -> str:
@@ -207,6 +246,7 @@ class RedisCluster(_Managed):
                 node.start()
                 clients.append(redis.Redis(host=HOST, port=node.port, decode_responses=True))
             self._form(clients, timeout)
+            self._add_replicas(timeout)
         except BaseException:
             self.stop()
             raise
@@ -221,7 +261,7 @@ class RedisCluster(_Managed):
                 c.cluster("ADDSLOTSRANGE", i * CLUSTER_SLOTS // n, (i + 1) * CLUSTER_SLOTS // n - 1)
                 # Distinct epochs up front skip the slow epoch-collision resolution.
                 c.cluster("SET-CONFIG-EPOCH", i + 1)
-        for node, bus in zip(self.nodes[1:], self._bus_ports[1:], strict=True):
+        for node, bus in zip(self.nodes[1:], self._bus_ports[1 : len(self.nodes)], strict=True):
             clients[0].cluster("MEET", HOST, node.port, bus)
         deadline, infos = time.monotonic() + timeout, []
         while time.monotonic() < deadline:
@@ -231,14 +271,39 @@ class RedisCluster(_Managed):
             time.sleep(0.1)
         raise RuntimeError(f"cluster {self.startup_nodes} not ok after {timeout}s: {infos}")
 
-    def stop(self) -> None:
+    def _add_replicas(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        for replica, master, master_bus in zip(self.replicas, self.nodes, self._bus_ports, strict=False):
+            with redis.Redis(host=HOST, port=master.port, decode_responses=True) as client:
+                master_id = client.cluster("MYID")
+            replica.start()
+            with redis.Redis(host=HOST, port=replica.port, decode_responses=True) as client:
+                if client.info("replication")["role"] == "slave":  # a restart: nodes.conf remembers
+                    continue
+                client.cluster("MEET", HOST, master.port, master_bus)
+                while True:
+                    try:
+                        client.cluster("REPLICATE", master_id)
+                        break
+                    except redis.ResponseError:  # "Unknown node" until the handshake is done
+                        if time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.1)
+        for master in self.nodes if self.replicas else ():
+            wait_until_replicated(master.port, deadline - time.monotonic())
+
+    def hold_back_replicas(self) -> None:
+        """Every master refuses its replica's link until release_replicas() (see SentinelGroup)."""
         for node in self.nodes:
+            _switch_replication_user(node.port, "off")
+
+    def release_replicas(self) -> None:
+        for node in (*self.nodes, *self.replicas):
+            _switch_replication_user(node.port, "on")
+
+    def stop(self) -> None:
+        for node in (*self.replicas, *self.nodes):
             node.stop()
-
-
-# The replicas authenticate as this user, so a test can hold a replica back by switching it off (a
-# paused or sleeping replica would still find the data in its socket buffer after a kill -9).
-REPLICATION_USER, _REPLICATION_PASSWORD = "replicator", "replicator-dev-only"
 
 
 class SentinelProcess(RedisProcess):
@@ -273,17 +338,10 @@ class SentinelGroup(_Managed):
         down_after_ms: int = 1000,
     ) -> None:
         self.master_name = master_name
-        user = ["--user", REPLICATION_USER, "on", f">{_REPLICATION_PASSWORD}", "+@all"]
-        auth = [
-            "--masteruser",
-            REPLICATION_USER,
-            "--masterauth",
-            _REPLICATION_PASSWORD,
-            "--repl-diskless-sync-delay",
-            "0",
-        ]
         self.servers = [
-            RedisProcess(Path(base_dir) / f"redis{i}", appendfsync=appendfsync, extra_args=[*user, *auth])
+            RedisProcess(
+                Path(base_dir) / f"redis{i}", appendfsync=appendfsync, extra_args=[*_REPLICATION_ACCOUNT]
+            )
             for i in range(2)
         ]
         self.servers[1].extra_args += ["--replicaof", HOST, str(self.servers[0].port)]
@@ -331,20 +389,7 @@ class SentinelGroup(_Managed):
             raise
 
     def wait_until_replicated(self, timeout: float = 20.0) -> None:
-        """Until the replica's link is up and it holds everything the primary has."""
-        deadline = time.monotonic() + timeout
-        with redis.Redis(host=HOST, port=self.primary().port, decode_responses=True) as client:
-            while time.monotonic() < deadline:
-                info = client.info("replication")
-                replica = info.get("slave0")
-                if (
-                    replica
-                    and replica["state"] == "online"
-                    and replica["offset"] >= info["master_repl_offset"]
-                ):
-                    return
-                time.sleep(0.05)
-        raise RuntimeError(f"replica not in sync after {timeout}s")
+        wait_until_replicated(self.primary().port, timeout)
 
     def wait_for_new_primary(self, old: RedisProcess, timeout: float = 30.0) -> RedisProcess:
         """Until the Sentinels have promoted a server other than `old`."""
@@ -366,17 +411,11 @@ class SentinelGroup(_Managed):
 
     def hold_back_replica(self) -> None:
         """The primary refuses the replica's link until release_replica(): its writes stop reaching it."""
-        with redis.Redis(host=HOST, port=self.primary().port) as client:
-            client.execute_command("ACL", "SETUSER", REPLICATION_USER, "off")
-            client.execute_command("CLIENT", "KILL", "USER", REPLICATION_USER)
+        _switch_replication_user(self.primary().port, "off")
 
     def release_replica(self) -> None:
         for server in self.servers:
-            try:
-                with redis.Redis(host=HOST, port=server.port, socket_timeout=1) as client:
-                    client.execute_command("ACL", "SETUSER", REPLICATION_USER, "on")
-            except redis.ConnectionError:  # a killed server starts again with the user on
-                pass
+            _switch_replication_user(server.port, "on")
 
     def stop(self) -> None:
         for process in (*self.sentinels, *self.servers):

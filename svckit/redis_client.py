@@ -28,7 +28,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from svckit import deadline
 from svckit.config import CommonSettings
 from svckit.redis_metrics import TimedScript
-from svckit.replica_acks import AckedScript, ReplicaAcks
+from svckit.replica_acks import AckedClusterScript, AckedScript, ReplicaAcks
 from svckit.replication_guarantee import config_warnings
 from svckit.script_pipe import PipedScript, ScriptPipe
 
@@ -88,8 +88,6 @@ def connect(settings: CommonSettings, *, decode_responses: bool = False) -> Redi
         client.ceiling_s, client.replica_acks = ceiling_s, acks
         return client
     if settings.redis_cluster_nodes:
-        if acks is not None:  # WAIT must reach the node that ran the script: not built for Cluster yet
-            raise ValueError("REDIS_MIN_REPLICA_ACKS is not supported with REDIS_CLUSTER_NODES yet")
         nodes = [
             ClusterNode(host, int(port))
             for host, port in (n.strip().rsplit(":", 1) for n in settings.redis_cluster_nodes.split(","))
@@ -102,7 +100,7 @@ def connect(settings: CommonSettings, *, decode_responses: bool = False) -> Redi
             socket_connect_timeout=min(ceiling_s, _CONNECT_TIMEOUT_S),
             password=password,
         )
-        cluster.ceiling_s = ceiling_s
+        cluster.ceiling_s, cluster.replica_acks = ceiling_s, acks
         return cluster
     pool = BlockingConnectionPool.from_url(
         settings.redis_url,
@@ -199,6 +197,7 @@ class _BoundedCluster(RedisCluster):
     """The Cluster client's twin of _BoundedRedis."""
 
     ceiling_s = _CEILING_FALLBACK_S
+    replica_acks: ReplicaAcks | None = None
 
     async def execute_command(self, *args, **kwargs):
         async with deadline.bounded(self.ceiling_s + _blocking_s(args)):
@@ -265,9 +264,12 @@ def script_factory(client: RedisClient, pipe: ScriptPipe | None = None) -> Calla
     if pipe is not None:
         return pipe.register
     acks = getattr(client, "replica_acks", None)
-    if acks is not None:
-        return lambda text: AckedScript(cast(Redis, client), text, acks)
-    return client.register_script
+    if acks is None:
+        return client.register_script
+    if isinstance(client, RedisCluster):
+        ceiling_s = getattr(client, "ceiling_s", _CEILING_FALLBACK_S)
+        return lambda text: AckedClusterScript(client, text, acks, ceiling_s)
+    return lambda text: AckedScript(client, text, acks)
 
 
 def _with_library(script: str, library: str) -> str:

@@ -19,7 +19,7 @@ from tests.ha.failover import failover_under_load
 
 async def main(runs: int) -> None:
     logging.disable(logging.WARNING)  # each run logs dozens of expected UNAVAILABLE lines
-    print("| acks | runs | acknowledged per run | lost per run | unavailable s (median, max) |")
+    print("| REDIS_MIN_REPLICA_ACKS | runs | acknowledged per run | lost per run | unavailable s (median, max) |")
     print("|---|---|---|---|---|")
     for acks in (0, 1):
         rows = []

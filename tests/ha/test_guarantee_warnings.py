@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from svckit.config import CommonSettings
-from svckit.redis_client import connect
 from svckit.replication_guarantee import config_warnings, replica_count_warning
 
 
@@ -46,8 +45,3 @@ def test_ha_settings_that_go_unused_are_warned(env, unused):
 def test_more_replicas_than_acks_is_warned_and_as_many_is_not():
     assert replica_count_warning(2, 1) is not None
     assert replica_count_warning(1, 1) is None
-
-
-def test_replica_acks_on_a_cluster_are_refused_rather_than_silently_skipped():
-    with pytest.raises(ValueError, match="REDIS_MIN_REPLICA_ACKS"):
-        connect(CommonSettings(redis_cluster_nodes="127.0.0.1:1", redis_min_replica_acks=1))
