@@ -35,9 +35,8 @@ from svckit.script_pipe import PipedScript, ScriptPipe
 log = logging.getLogger("redis")
 
 RedisClient = Redis | RedisCluster
-Script = (
-    AsyncScript | PipedScript | AckedScript | TimedScript
-)  # called alike: `await script(keys=[...], args=[...])`
+# Called alike: `await script(keys=[...], args=[...])`.
+Script = AsyncScript | PipedScript | AckedScript | AckedClusterScript | TimedScript
 
 # redis-py's pools fail a command at once (MaxConnectionsError, so UNAVAILABLE) past 100 connections, so a
 # burst of concurrent RPCs failed. A single server's pool waits for a free connection instead; the asyncio

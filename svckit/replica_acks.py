@@ -7,6 +7,7 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.cluster import PipelineCommand
@@ -63,14 +64,14 @@ class ReplicaAcks:
             return ("WAITAOF", 0, self.replicas, wait_ms)
         return ("WAIT", self.replicas, wait_ms)
 
-    def confirmed(self, reply: object, confirmed: object, waitaof: bool, wait_ms: int) -> object:
+    def confirmed(self, reply: object, confirmed: Any, waitaof: bool, wait_ms: int) -> object:
         """The script's reply once enough replicas confirmed; raises its error or ReplicationUnconfirmed."""
         if isinstance(reply, Exception):
             raise reply
         if isinstance(confirmed, Exception):
             raise confirmed
-        count = confirmed[1] if waitaof else confirmed  # type: ignore[index]
-        if int(count) < self.replicas:  # type: ignore[call-overload]
+        count = int(confirmed[1] if waitaof else confirmed)  # WAITAOF: [local fsyncs, replica fsyncs]
+        if count < self.replicas:
             raise ReplicationUnconfirmed(
                 f"{count} of {self.replicas} replicas confirmed the change within {wait_ms} ms; "
                 "retry with the same request_id"
@@ -167,7 +168,7 @@ class AckedClusterScript:
     async def _run(self, keys: Sequence[Word], args: Sequence[Word]) -> object:
         if not self._cluster.nodes_manager.slots_cache:
             await self._cluster.initialize()
-        node = self._cluster.get_node_from_key(keys[0])
+        node = self._cluster.nodes_manager.get_node_from_slot(self._cluster.keyslot(keys[0]))
         waitaof = await self._acks.probe(
             lambda *words: self._cluster.execute_command(*words, target_nodes=node)
         )
