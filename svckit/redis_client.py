@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from importlib import resources
 from typing import cast
@@ -150,7 +151,27 @@ def backend_unavailable(exc: BaseException) -> bool:
     """True for Redis failures a retry may cure: unreachable, hung, failing over, loading, read-only, full."""
     if isinstance(exc, _UNAVAILABLE_CLASSES):
         return True
+    if isinstance(exc, AttributeError | TypeError):
+        return _raised_by_a_closing_connection(exc)
     return isinstance(exc, ResponseError) and any(word in str(exc) for word in _FAILOVER_ERRORS)
+
+
+def _raised_by_a_closing_connection(exc: BaseException) -> bool:
+    """redis-py 8.1's asyncio connection lets a write race a disconnect and raise AttributeError or
+    TypeError from inside itself or asyncio's transport, not ConnectionError (redis/redis-py#4287, #3546);
+    seen here when a Cluster master was killed under load. Only errors raised in those files count."""
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    filename = frame.tb_frame.f_code.co_filename if frame is not None else ""
+    return filename.endswith(_CONNECTION_FILES)
+
+
+_CONNECTION_FILES = (
+    os.path.join("redis", "asyncio", "connection.py"),
+    os.path.join("asyncio", "streams.py"),
+    os.path.join("asyncio", "selector_events.py"),
+)
 
 
 _BLOCKING_READS = frozenset({"XREAD", "XREADGROUP", b"XREAD", b"XREADGROUP"})

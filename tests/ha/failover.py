@@ -1,26 +1,30 @@
-"""One failover under load: writers credit and debit through a real balance_svc on a Sentinel group, the
-replica is held back, the primary is killed -9, and every acknowledged mutation is looked up afterwards."""
+"""One failover under load: writers credit and debit through a real balance_svc on a Sentinel group or a
+Cluster, replicas are held back, the primary is killed -9, and every acknowledged mutation is looked up."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 from dataclasses import dataclass, field
 
 import grpc
+import redis
 from balance.v1 import balance_service_pb2 as pb
 from balance.v1 import balance_service_pb2_grpc
+from redis.crc import key_slot
 
 from balance_svc.config import Settings
 from balance_svc.server import create_server
-from devtools.redis_procs import SentinelGroup
+from devtools.redis_procs import CLUSTER_SLOTS, HOST, RedisCluster, RedisProcess, SentinelGroup
 from svckit.status import error_info
 from tests.conftest import base_settings
 
 _ids = itertools.count()
 _CALL_DEADLINE_S = 2.0
 _RETRY_PAUSE_S = 0.05
+_RECOVERY_LIMIT_S = 30.0  # writes may never resume: the data-loss guard holds them after a loss
 
 
 @dataclass
@@ -33,6 +37,7 @@ class Outcome:
     first_ok_after_kill: float | None = None
     lost: int = 0
     inconsistent_accounts: int = 0
+    recovered: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def acknowledged_count(self) -> int:
@@ -100,12 +105,15 @@ async def _writer(stub, account: str, outcome: Outcome, stop: asyncio.Event) -> 
                 reason = _reason(error)
                 outcome.refusals[reason] = outcome.refusals.get(reason, 0) + 1
                 if error.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-                    raise  # a refusal on its merits (say, INSUFFICIENT_FUNDS after a lost credit)
+                    break  # refused on its merits: INSUFFICIENT_FUNDS once a credit was lost
+                if stop.is_set():  # held for good, say by the data-loss guard after a loss
+                    return
                 await asyncio.sleep(_RETRY_PAUSE_S)
                 continue
             mine[request_id] = 3 if credit else -1
             if outcome.killed_at and started > outcome.killed_at and outcome.first_ok_after_kill is None:
                 outcome.first_ok_after_kill = time.monotonic()
+                outcome.recovered.set()
             break
 
 
@@ -125,36 +133,116 @@ async def _count_lost(stub, outcome: Outcome) -> None:
         outcome.inconsistent_accounts += not verdict.consistent
 
 
+class SentinelTopology:
+    """A Sentinel group as failover_under_load drives it."""
+
+    def __init__(self, group: SentinelGroup) -> None:
+        self.group = group
+
+    def settings(self, acks: int) -> Settings:
+        return sentinel_settings(self.group, acks)
+
+    def accounts(self, count: int) -> list[str]:
+        return [f"ha_{next(_ids)}" for _ in range(count)]
+
+    def victim(self) -> RedisProcess:
+        return self.group.primary()
+
+    def hold_back(self) -> None:
+        self.group.hold_back_replica()
+
+    def wait_for_failover(self, victim: RedisProcess) -> None:
+        self.group.wait_for_new_primary(victim)
+
+    def recover(self, victim: RedisProcess) -> None:
+        self.group.release_replica()
+        self.group.restart_as_replica(victim)
+
+
+class ClusterTopology:
+    """A Cluster with a replica per master; the victim is the first master, and every account lives there."""
+
+    def __init__(self, cluster: RedisCluster) -> None:
+        self.cluster = cluster
+
+    def settings(self, acks: int) -> Settings:
+        return Settings(
+            **base_settings(
+                redis_url="",
+                redis_cluster_nodes=self.cluster.startup_nodes,
+                redis_min_replica_acks=acks,
+                redis_replica_ack_timeout_ms=300,
+            )
+        )
+
+    def accounts(self, count: int) -> list[str]:
+        end = CLUSTER_SLOTS // len(self.cluster.nodes)  # the first master's slots: 0 .. end - 1
+        found: list[str] = []
+        while len(found) < count:
+            if key_slot((name := f"ha_{next(_ids)}").encode()) < end:
+                found.append(name)
+        return found
+
+    def victim(self) -> RedisProcess:
+        return self.cluster.nodes[0]
+
+    def hold_back(self) -> None:
+        self.cluster.hold_back_replicas()
+
+    def wait_for_failover(self, victim: RedisProcess, timeout: float = 30.0) -> None:
+        """Until the victim's replica is a master and a surviving master reports the cluster ok."""
+        replica = self.cluster.replicas[self.cluster.nodes.index(victim)]
+        deadline = time.monotonic() + timeout
+        with (
+            redis.Redis(host=HOST, port=replica.port, decode_responses=True) as promoted,
+            redis.Redis(host=HOST, port=self.cluster.nodes[1].port, decode_responses=True) as other,
+        ):
+            while time.monotonic() < deadline:
+                if (
+                    promoted.info("replication")["role"] == "master"
+                    and other.cluster("INFO")["cluster_state"] == "ok"
+                ):
+                    return
+                time.sleep(0.05)
+        raise RuntimeError(f"no failover away from port {victim.port} in {timeout}s")
+
+    def recover(self, victim: RedisProcess) -> None:
+        self.cluster.release_replicas()
+        victim.start()  # its nodes.conf makes it a replica of the master that took its slots
+
+
 async def failover_under_load(
-    group: SentinelGroup, *, acks: int, writers: int = 4, hold_s: float = 0.5, after_s: float = 0.5
+    topology: SentinelTopology | ClusterTopology,
+    *,
+    acks: int,
+    writers: int = 4,
+    hold_s: float = 0.5,
+    after_s: float = 0.5,
 ) -> Outcome:
-    """Writes, holds the replica back for `hold_s` of writes, kills the primary -9 and lets Sentinel promote
-    the replica; the killed server comes back as a replica (so acks=1 can be met again)."""
-    app, port = await create_server(sentinel_settings(group, acks))
+    """Writes, holds the replicas back for `hold_s` of writes, kills the primary (or a master) -9 and lets
+    Sentinel (or the Cluster) promote its replica; the killed server comes back as a replica, so acks=1
+    can be met again."""
+    app, port = await create_server(topology.settings(acks))
     await app.start()
     outcome, stop = Outcome(), asyncio.Event()
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             stub = balance_service_pb2_grpc.BalanceServiceStub(channel)
             tasks = [
-                asyncio.create_task(_writer(stub, f"ha_{next(_ids)}", outcome, stop)) for _ in range(writers)
+                asyncio.create_task(_writer(stub, account, outcome, stop))
+                for account in topology.accounts(writers)
             ]
             await asyncio.sleep(0.3)
-            old_primary = group.primary()
-            await asyncio.to_thread(group.hold_back_replica)
+            victim = topology.victim()
+            await asyncio.to_thread(topology.hold_back)
             await asyncio.sleep(hold_s)
-            old_primary.kill9()
+            victim.kill9()
             outcome.killed_at = time.monotonic()
-            await asyncio.to_thread(group.wait_for_new_primary, old_primary)
-            await asyncio.to_thread(group.release_replica)
-            await asyncio.to_thread(group.restart_as_replica, old_primary)
-            while (
-                outcome.first_ok_after_kill is None
-                or time.monotonic() - outcome.first_ok_after_kill < after_s
-            ):
-                await asyncio.sleep(0.05)
-                if any(t.done() for t in tasks):
-                    break
+            await asyncio.to_thread(topology.wait_for_failover, victim)
+            await asyncio.to_thread(topology.recover, victim)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(outcome.recovered.wait(), _RECOVERY_LIMIT_S)
+                await asyncio.sleep(after_s)
             stop.set()
             await asyncio.gather(*tasks)
             await _count_lost(stub, outcome)

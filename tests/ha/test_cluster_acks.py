@@ -1,4 +1,4 @@
-"""balance_svc on a real 3-master x 1-replica Redis Cluster with REDIS_MIN_REPLICA_ACKS=1."""
+"""balance_svc on a real 3-master x 1-replica Redis Cluster: replica acks, and kill -9 of a master."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from balance_svc.server import create_server
 from devtools.redis_procs import CLUSTER_SLOTS, RedisCluster, wait_until_replicated
 from tests.balance.support import Balances, refused
 from tests.conftest import base_settings
+from tests.ha.failover import ClusterTopology, failover_under_load
 
 
 @pytest.fixture
@@ -57,3 +58,19 @@ async def test_cluster_mutations_wait_for_the_replica_of_the_master_that_ran_the
         await acked_balances.credit(account, 5, request_id=f"{account}-lag")
         assert (await acked_balances.balance(account)).available_minor == 12
         assert (await acked_balances.verify(account)).transaction_count == 2
+
+
+async def test_acks_0_loses_acknowledged_credits_when_a_cluster_master_dies_ahead_of_its_replica(
+    cluster_with_replicas,
+):
+    outcome = await failover_under_load(ClusterTopology(cluster_with_replicas), acks=0)
+    assert outcome.acknowledged_count > 0
+    assert outcome.lost > 0  # the loss window is real, so the acks=1 test below can fail
+
+
+async def test_acks_1_loses_no_acknowledged_mutation_across_a_cluster_failover(cluster_with_replicas):
+    outcome = await failover_under_load(ClusterTopology(cluster_with_replicas), acks=1)
+    assert outcome.acknowledged_count > 0
+    assert outcome.refusals.get("REPLICATION_UNCONFIRMED", 0) > 0  # the held-back replica was noticed
+    assert outcome.lost == 0
+    assert outcome.inconsistent_accounts == 0

@@ -13,7 +13,7 @@ from balance.v1 import balance_service_pb2_grpc
 from balance_svc.server import create_server
 from devtools.redis_procs import HOST, SentinelGroup
 from tests.balance.support import Balances, refused
-from tests.ha.failover import failover_under_load, sentinel_settings
+from tests.ha.failover import SentinelTopology, failover_under_load, sentinel_settings
 
 
 @pytest.fixture
@@ -32,13 +32,13 @@ def start_sentinel_balances(start_server, channel_to):
 
 
 async def test_acks_0_loses_acknowledged_credits_when_the_primary_dies_ahead_of_its_replica(sentinel_group):
-    outcome = await failover_under_load(sentinel_group, acks=0)
+    outcome = await failover_under_load(SentinelTopology(sentinel_group), acks=0)
     assert outcome.acknowledged_count > 0
     assert outcome.lost > 0  # the loss window is real, so the acks=1 test below can fail
 
 
 async def test_acks_1_loses_no_acknowledged_mutation_across_a_sentinel_failover(sentinel_group):
-    outcome = await failover_under_load(sentinel_group, acks=1)
+    outcome = await failover_under_load(SentinelTopology(sentinel_group), acks=1)
     assert outcome.acknowledged_count > 0
     assert outcome.refusals.get("REPLICATION_UNCONFIRMED", 0) > 0  # the held-back replica was noticed
     assert outcome.lost == 0
