@@ -176,17 +176,28 @@ _REPLICATION_ACCOUNT = (
 )
 
 
+_CHECK_LIBRARY = (
+    "#!lua name=replication_check\nredis.register_function('replication_check', function() return 1 end)"
+)
+
+
 def wait_until_replicated(primary_port: int, timeout: float = 20.0) -> None:
-    """Until the primary's replica link is up and the replica holds everything the primary has."""
+    """Until the primary's replica confirms a fresh write (WAIT): its link is up and it holds everything.
+
+    A replica listed as online may still not acknowledge writes for a moment after it joined a Cluster;
+    WAIT is what the services rely on, so it is what is checked.
+    """
     deadline = time.monotonic() + timeout
-    with redis.Redis(host=HOST, port=primary_port, decode_responses=True) as client:
+    with redis.Redis(host=HOST, port=primary_port, socket_timeout=5) as client:
         while time.monotonic() < deadline:
-            info = client.info("replication")
-            replica = info.get("slave0")
-            if replica and replica["state"] == "online" and replica["offset"] >= info["master_repl_offset"]:
+            # A write that is replicated on a Cluster node too, whatever slots it serves; no key changes.
+            client.execute_command("FUNCTION", "LOAD", "REPLACE", _CHECK_LIBRARY)
+            confirmed = client.execute_command("WAIT", 1, 100) >= 1
+            client.execute_command("FUNCTION", "DELETE", "replication_check")
+            if confirmed:
                 return
             time.sleep(0.05)
-    raise RuntimeError(f"the replica of port {primary_port} is not in sync after {timeout}s")
+    raise RuntimeError(f"the replica of port {primary_port} does not confirm writes after {timeout}s")
 
 
 def _switch_replication_user(port: int, state: str) -> None:
