@@ -79,7 +79,11 @@ def connect(settings: CommonSettings, *, decode_responses: bool = False) -> Redi
     retry = Retry(ExponentialBackoff(cap=0.5, base=0.02), retries=3)
     password = settings.redis_password.get_secret_value() if settings.redis_password else None
     acks = (
-        ReplicaAcks(settings.redis_min_replica_acks, settings.redis_replica_ack_timeout_ms)
+        ReplicaAcks(
+            settings.redis_min_replica_acks,
+            settings.redis_replica_ack_timeout_ms,
+            fsync=settings.redis_replica_ack_fsync,
+        )
         if settings.redis_min_replica_acks
         else None
     )

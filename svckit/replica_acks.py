@@ -57,6 +57,7 @@ class ReplicaAcks:
 
     replicas: int
     timeout_ms: int
+    fsync: bool = False  # REDIS_REPLICA_ACK_FSYNC: WAITAOF where the server has it
     waitaof: bool | None = field(default=None, init=False)  # None until the server was asked
 
     def wait_command(self, waitaof: bool, wait_ms: int) -> tuple[Word, ...]:
@@ -86,23 +87,30 @@ class ReplicaAcks:
         return max(1, min(self.timeout_ms, int(left_s * 1000) - _WAIT_MARGIN_MS))  # WAIT 0 blocks forever
 
     async def probe(self, run: Callable[..., Awaitable]) -> bool:
-        """WAITAOF (Redis 7.2+, Valkey) also waits for the replicas' AOF fsync; Redis 7.0 lacks it.
+        """Whether to send WAITAOF, which also waits for the replicas' AOF fsync: asked for with `fsync`,
+        and only where the server has it (Redis 7.2+, Valkey; Redis 7.0 lacks it, and WAIT is sent then).
 
         Asked at the first mutation, which also warns when there are more replicas than acks.
         """
         if self.waitaof is None:
-            try:  # asks for nothing, so it answers at once where the command exists
-                await run("WAITAOF", 0, 0, 1)
-                self.waitaof = True
-            except ResponseError as exc:
-                if "unknown command" not in str(exc).lower():
-                    raise
-                self.waitaof = False
+            self.waitaof = self.fsync and await _has_waitaof(run)
+            if self.fsync and not self.waitaof:
+                log.warning("REDIS_REPLICA_ACK_FSYNC is set but the server has no WAITAOF: WAIT is used")
             replication = await run("INFO", "replication")
             if warning := replica_count_warning(int(replication.get("connected_slaves", 0)), self.replicas):
                 log.warning(warning)
             log.info("replica acks: %d by %s", self.replicas, "WAITAOF" if self.waitaof else "WAIT")
         return self.waitaof
+
+
+async def _has_waitaof(run: Callable[..., Awaitable]) -> bool:
+    try:  # asks for nothing, so it answers at once where the command exists
+        await run("WAITAOF", 0, 0, 1)
+    except ResponseError as exc:
+        if "unknown command" not in str(exc).lower():
+            raise
+        return False
+    return True
 
 
 class AckedScript:

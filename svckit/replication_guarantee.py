@@ -27,6 +27,8 @@ def config_warnings(settings: CommonSettings) -> list[str]:
             found.append("REDIS_SENTINEL_MASTER is unused: REDIS_SENTINELS is not set")
     if acks == 0 and settings.redis_replica_ack_timeout_ms != fields["redis_replica_ack_timeout_ms"].default:
         found.append("REDIS_REPLICA_ACK_TIMEOUT_MS is unused: REDIS_MIN_REPLICA_ACKS is 0")
+    if acks == 0 and settings.redis_replica_ack_fsync:
+        found.append("REDIS_REPLICA_ACK_FSYNC is unused: REDIS_MIN_REPLICA_ACKS is 0")
     return found
 
 

@@ -232,14 +232,20 @@ async def failover_under_load(
                 asyncio.create_task(_writer(stub, account, outcome, stop))
                 for account in topology.accounts(writers)
             ]
-            await asyncio.sleep(0.3)
-            victim = topology.victim()
-            await asyncio.to_thread(topology.hold_back)
-            await asyncio.sleep(hold_s)
-            victim.kill9()
-            outcome.killed_at = time.monotonic()
-            await asyncio.to_thread(topology.wait_for_failover, victim)
-            await asyncio.to_thread(topology.recover, victim)
+            try:
+                await asyncio.sleep(0.3)
+                victim = topology.victim()
+                await asyncio.to_thread(topology.hold_back)
+                await asyncio.sleep(hold_s)
+                victim.kill9()
+                outcome.killed_at = time.monotonic()
+                await asyncio.to_thread(topology.wait_for_failover, victim)
+                await asyncio.to_thread(topology.recover, victim)
+            except BaseException:  # no promotion: the writers would retry for ever
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(outcome.recovered.wait(), _RECOVERY_LIMIT_S)
                 await asyncio.sleep(after_s)

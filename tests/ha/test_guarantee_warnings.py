@@ -31,6 +31,7 @@ def test_cluster_without_replica_acks_is_warned_as_able_to_lose_acknowledged_wri
         ({"redis_sentinel_password": "pw"}, "REDIS_SENTINEL_PASSWORD"),
         ({"redis_sentinel_master": "payments"}, "REDIS_SENTINEL_MASTER"),
         ({"redis_replica_ack_timeout_ms": 900}, "REDIS_REPLICA_ACK_TIMEOUT_MS"),
+        ({"redis_replica_ack_fsync": True}, "REDIS_REPLICA_ACK_FSYNC"),
         (
             {"redis_sentinels": "h:1", "redis_min_replica_acks": 1, "redis_cluster_nodes": "h:2"},
             "REDIS_CLUSTER_NODES",
