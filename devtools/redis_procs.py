@@ -166,6 +166,51 @@ class RedisProcess(_Managed):
         self.start()
 
 
+# The replicas authenticate as this user, so a test can hold a replica back by switching it off (a
+# paused or sleeping replica would still find the data in its socket buffer after a kill -9).
+REPLICATION_USER, _REPLICATION_PASSWORD = "replicator", "replicator-dev-only"
+_REPLICATION_ACCOUNT = (
+    *("--user", REPLICATION_USER, "on", f">{_REPLICATION_PASSWORD}", "+@all"),
+    *("--masteruser", REPLICATION_USER, "--masterauth", _REPLICATION_PASSWORD),
+    *("--repl-diskless-sync-delay", "0"),  # a returning replica syncs at once, not after 5 s
+)
+
+
+_CHECK_LIBRARY = (
+    "#!lua name=replication_check\nredis.register_function('replication_check', function() return 1 end)"
+)
+
+
+def wait_until_replicated(primary_port: int, timeout: float = 20.0) -> None:
+    """Until the primary's replica confirms a fresh write (WAIT): its link is up and it holds everything.
+
+    A replica listed as online may still not acknowledge writes for a moment after it joined a Cluster;
+    WAIT is what the services rely on, so it is what is checked.
+    """
+    deadline = time.monotonic() + timeout
+    with redis.Redis(host=HOST, port=primary_port, socket_timeout=5) as client:
+        while time.monotonic() < deadline:
+            # A write that is replicated on a Cluster node too, whatever slots it serves; no key changes.
+            client.execute_command("FUNCTION", "LOAD", "REPLACE", _CHECK_LIBRARY)
+            confirmed = client.execute_command("WAIT", 1, 100) >= 1
+            client.execute_command("FUNCTION", "DELETE", "replication_check")
+            if confirmed:
+                return
+            time.sleep(0.05)
+    raise RuntimeError(f"the replica of port {primary_port} does not confirm writes after {timeout}s")
+
+
+def _switch_replication_user(port: int, state: str) -> None:
+    """`off` also cuts the current link; a killed server is skipped (it starts again with the user on)."""
+    try:
+        with redis.Redis(host=HOST, port=port, socket_timeout=1) as client:
+            client.execute_command("ACL", "SETUSER", REPLICATION_USER, state)
+            if state == "off":
+                client.execute_command("CLIENT", "KILL", "USER", REPLICATION_USER)
+    except redis.ConnectionError:
+        pass
+
+
 class RedisCluster(_Managed):
     def __init__(
         self,
@@ -174,23 +219,28 @@ class RedisCluster(_Managed):
         *,
         appendonly: bool = True,
         appendfsync: str = "everysec",
+        replicas: bool = False,
     ) -> None:
+        """With `replicas`, each master gets one replica (in `self.replicas`), which can be held back."""
+        count = 2 * masters if replicas else masters
         ports: set[int] = set()
-        while len(ports) < 2 * masters:  # client port + explicit cluster-bus port per node
+        while len(ports) < 2 * count:  # client port + explicit cluster-bus port per node
             ports.add(free_port())
         ordered = sorted(ports)
-        self._bus_ports = ordered[masters:]
-        self.nodes = [
+        self._bus_ports = ordered[count:]
+        extra = [*_REPLICATION_ACCOUNT] if replicas else []
+        processes = [
             RedisProcess(
                 Path(base_dir) / f"node{i}",
                 port,
                 cluster=True,
                 appendonly=appendonly,
                 appendfsync=appendfsync,
-                extra_args=["--cluster-port", str(bus)],
+                extra_args=["--cluster-port", str(bus), *extra],
             )
-            for i, (port, bus) in enumerate(zip(ordered[:masters], self._bus_ports, strict=True))
+            for i, (port, bus) in enumerate(zip(ordered[:count], self._bus_ports, strict=True))
         ]
+        self.nodes, self.replicas = processes[:masters], processes[masters:]
 
     @property
     def startup_nodes(self) -> str:
@@ -207,6 +257,7 @@ class RedisCluster(_Managed):
                 node.start()
                 clients.append(redis.Redis(host=HOST, port=node.port, decode_responses=True))
             self._form(clients, timeout)
+            self._add_replicas(timeout)
         except BaseException:
             self.stop()
             raise
@@ -221,7 +272,7 @@ class RedisCluster(_Managed):
                 c.cluster("ADDSLOTSRANGE", i * CLUSTER_SLOTS // n, (i + 1) * CLUSTER_SLOTS // n - 1)
                 # Distinct epochs up front skip the slow epoch-collision resolution.
                 c.cluster("SET-CONFIG-EPOCH", i + 1)
-        for node, bus in zip(self.nodes[1:], self._bus_ports[1:], strict=True):
+        for node, bus in zip(self.nodes[1:], self._bus_ports[1 : len(self.nodes)], strict=True):
             clients[0].cluster("MEET", HOST, node.port, bus)
         deadline, infos = time.monotonic() + timeout, []
         while time.monotonic() < deadline:
@@ -231,9 +282,155 @@ class RedisCluster(_Managed):
             time.sleep(0.1)
         raise RuntimeError(f"cluster {self.startup_nodes} not ok after {timeout}s: {infos}")
 
-    def stop(self) -> None:
+    def _add_replicas(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        for replica, master, master_bus in zip(self.replicas, self.nodes, self._bus_ports, strict=False):
+            with redis.Redis(host=HOST, port=master.port, decode_responses=True) as client:
+                master_id = client.cluster("MYID")
+            replica.start()
+            with redis.Redis(host=HOST, port=replica.port, decode_responses=True) as client:
+                if client.info("replication")["role"] == "slave":  # a restart: nodes.conf remembers
+                    continue
+                client.cluster("MEET", HOST, master.port, master_bus)
+                while True:
+                    try:
+                        client.cluster("REPLICATE", master_id)
+                        break
+                    except redis.ResponseError:  # "Unknown node" until the handshake is done
+                        if time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.1)
+        for master in self.nodes if self.replicas else ():
+            wait_until_replicated(master.port, deadline - time.monotonic())
+
+    def hold_back_replicas(self) -> None:
+        """Every master refuses its replica's link until release_replicas() (see SentinelGroup)."""
         for node in self.nodes:
+            _switch_replication_user(node.port, "off")
+
+    def release_replicas(self) -> None:
+        for node in (*self.nodes, *self.replicas):
+            _switch_replication_user(node.port, "on")
+
+    def stop(self) -> None:
+        for node in (*self.replicas, *self.nodes):
             node.stop()
+
+
+class SentinelProcess(RedisProcess):
+    """`redis-server <conf> --sentinel` watching `master_name`; Sentinel rewrites its config file."""
+
+    def __init__(self, data_dir: Path, master_name: str, master_port: int, *, down_after_ms: int) -> None:
+        super().__init__(data_dir, appendonly=False)
+        self.master_name, self.master_port, self.down_after_ms = master_name, master_port, down_after_ms
+
+    def command(self) -> list[str]:
+        conf = self.data_dir / "sentinel.conf"
+        if not conf.exists():
+            conf.write_text(
+                f"port {self.port}\nbind {HOST}\ndir {self.data_dir.resolve()}\n"
+                f"logfile {self.log_path.resolve()}\n"
+                f"sentinel monitor {self.master_name} {HOST} {self.master_port} 2\n"
+                f"sentinel down-after-milliseconds {self.master_name} {self.down_after_ms}\n"
+                f"sentinel failover-timeout {self.master_name} {4 * self.down_after_ms}\n"
+            )
+        return [self._binary, str(conf.resolve()), "--sentinel"]
+
+
+class SentinelGroup(_Managed):
+    """A primary, one replica and three Sentinels (quorum 2), all with AOF, on ephemeral ports."""
+
+    def __init__(
+        self,
+        base_dir: Path,
+        *,
+        master_name: str = "mymaster",
+        appendfsync: str = "always",
+        down_after_ms: int = 1000,
+    ) -> None:
+        self.master_name = master_name
+        self.servers = [
+            RedisProcess(
+                Path(base_dir) / f"redis{i}", appendfsync=appendfsync, extra_args=[*_REPLICATION_ACCOUNT]
+            )
+            for i in range(2)
+        ]
+        self.servers[1].extra_args += ["--replicaof", HOST, str(self.servers[0].port)]
+        self.sentinels = [
+            SentinelProcess(
+                Path(base_dir) / f"sentinel{i}",
+                master_name,
+                self.servers[0].port,
+                down_after_ms=down_after_ms,
+            )
+            for i in range(3)
+        ]
+
+    @property
+    def sentinel_addrs(self) -> str:
+        return ",".join(f"{HOST}:{s.port}" for s in self.sentinels)
+
+    def primary(self) -> RedisProcess:
+        """The server the Sentinels name as primary now."""
+        with redis.Redis(host=HOST, port=self.sentinels[0].port, decode_responses=True) as sentinel:
+            _, port = sentinel.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.master_name)
+        return next(s for s in self.servers if s.port == int(port))
+
+    def replica(self) -> RedisProcess:
+        primary = self.primary()
+        return next(s for s in self.servers if s is not primary)
+
+    def start(self, timeout: float = 20.0) -> None:
+        try:
+            for process in (*self.servers, *self.sentinels):
+                process.start()
+            self.wait_until_replicated(timeout)
+            deadline = time.monotonic() + timeout
+            for sentinel in self.sentinels:  # each must know the replica and the other two Sentinels
+                with redis.Redis(host=HOST, port=sentinel.port, decode_responses=True) as client:
+                    while True:
+                        master = client.sentinel_master(self.master_name)
+                        if master["num-slaves"] == 1 and master["num-other-sentinels"] == 2:
+                            break
+                        if time.monotonic() > deadline:
+                            raise RuntimeError(f"sentinel on {sentinel.port} sees {master}")
+                        time.sleep(0.1)
+        except BaseException:
+            self.stop()
+            raise
+
+    def wait_until_replicated(self, timeout: float = 20.0) -> None:
+        wait_until_replicated(self.primary().port, timeout)
+
+    def wait_for_new_primary(self, old: RedisProcess, timeout: float = 30.0) -> RedisProcess:
+        """Until the Sentinels have promoted a server other than `old`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if (primary := self.primary()) is not old:
+                return primary
+            time.sleep(0.05)
+        raise RuntimeError(f"no failover away from port {old.port} in {timeout}s")
+
+    def restart_as_replica(self, server: RedisProcess) -> None:
+        """Starts a killed server again as the current primary's replica (Sentinel would, more slowly)."""
+        primary = self.primary()
+        args = server.extra_args
+        if "--replicaof" in args:
+            del args[args.index("--replicaof") : args.index("--replicaof") + 3]
+        args += ["--replicaof", HOST, str(primary.port)]
+        server.start()
+
+    def hold_back_replica(self) -> None:
+        """The primary refuses the replica's link until release_replica(): its writes stop reaching it."""
+        _switch_replication_user(self.primary().port, "off")
+
+    def release_replica(self) -> None:
+        for server in self.servers:
+            _switch_replication_user(server.port, "on")
+
+    def stop(self) -> None:
+        for process in (*self.sentinels, *self.servers):
+            process.stop()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -33,7 +33,7 @@ from pricing_svc import metrics
 from pricing_svc.codes import CodeState, DiscountCode, Reservation, ReservationStatus
 from pricing_svc.script_reply import ScriptReply, decode
 from svckit.errors import ServiceError
-from svckit.redis_client import RedisClient, Script, observed, tagged_key
+from svckit.redis_client import RedisClient, Script, observed, script_factory, tagged_key
 from svckit.script_pipe import ScriptPipe
 
 PURGE_BATCH = 100
@@ -74,7 +74,7 @@ def _register(redis: RedisClient, pipe: ScriptPipe | None) -> dict[str, Script]:
     """Each verb's script with the shared `_records.lua` functions in front of it."""
     folder = resources.files("pricing_svc") / "lua" / "codes"
     shared = (folder / "_records.lua").read_text()
-    register = pipe.register if pipe is not None else redis.register_script
+    register = script_factory(redis, pipe)
     return {
         verb: observed(f"code_{verb}", register(shared + (folder / f"{verb}.lua").read_text()))
         for verb in _VERBS

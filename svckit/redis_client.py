@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+import os
+from collections.abc import Awaitable, Callable, Sequence
 from importlib import resources
 from typing import cast
 
@@ -10,6 +12,7 @@ from redis.asyncio import BlockingConnectionPool, Connection, Redis, RedisCluste
 from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import ClusterNode, ClusterPipeline
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import (
@@ -26,10 +29,15 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from svckit import deadline, tracing
 from svckit.config import CommonSettings
 from svckit.redis_metrics import TimedScript, Word
+from svckit.replica_acks import AckedClusterScript, AckedScript, ReplicaAcks
+from svckit.replication_guarantee import config_warnings
 from svckit.script_pipe import PipedScript, ScriptPipe
 
+log = logging.getLogger("redis")
+
 RedisClient = Redis | RedisCluster
-Script = AsyncScript | PipedScript | TimedScript  # called alike: `await script(keys=[...], args=[...])`
+# Called alike: `await script(keys=[...], args=[...])`.
+Script = AsyncScript | PipedScript | AckedScript | AckedClusterScript | TimedScript
 
 # redis-py's pools fail a command at once (MaxConnectionsError, so UNAVAILABLE) past 100 connections, so a
 # burst of concurrent RPCs failed. A single server's pool waits for a free connection instead; the asyncio
@@ -63,10 +71,26 @@ def connect(settings: CommonSettings, *, decode_responses: bool = False) -> Redi
     time) and within the calling RPC's deadline (svckit.deadline); a hung Redis then reads as redis-py's
     TimeoutError. That one outer bound replaces a socket timeout, which would cut blocking reads short.
     """
+    for warning in config_warnings(settings):
+        log.warning(warning)
     ceiling_s = settings.redis_timeout_s
     # Retries back off 20, 40, 80 ms...: enough for a dropped connection or a failover's first replies,
     # and cut short by the deadline anyway.
     retry = Retry(ExponentialBackoff(cap=0.5, base=0.02), retries=3)
+    password = settings.redis_password.get_secret_value() if settings.redis_password else None
+    acks = (
+        ReplicaAcks(
+            settings.redis_min_replica_acks,
+            settings.redis_replica_ack_timeout_ms,
+            fsync=settings.redis_replica_ack_fsync,
+        )
+        if settings.redis_min_replica_acks
+        else None
+    )
+    if settings.redis_sentinels:
+        client = _sentinel_master(settings, password, retry, decode_responses)
+        client.ceiling_s, client.replica_acks = ceiling_s, acks
+        return client
     if settings.redis_cluster_nodes:
         nodes = [
             ClusterNode(host, int(port))
@@ -78,8 +102,9 @@ def connect(settings: CommonSettings, *, decode_responses: bool = False) -> Redi
             retry=retry,
             max_connections=_CLUSTER_CONNECTIONS_PER_NODE,
             socket_connect_timeout=min(ceiling_s, _CONNECT_TIMEOUT_S),
+            password=password,
         )
-        cluster.ceiling_s = ceiling_s
+        cluster.ceiling_s, cluster.replica_acks = ceiling_s, acks
         return cluster
     pool = BlockingConnectionPool.from_url(
         settings.redis_url,
@@ -89,17 +114,68 @@ def connect(settings: CommonSettings, *, decode_responses: bool = False) -> Redi
         retry=retry,
         socket_connect_timeout=min(ceiling_s, _CONNECT_TIMEOUT_S),
         health_check_interval=30,
+        **({"password": password} if password else {}),
     )
     client = cast(_BoundedRedis, _BoundedRedis.from_pool(pool))
-    client.ceiling_s = ceiling_s
+    client.ceiling_s, client.replica_acks = ceiling_s, acks
     return client
+
+
+def _sentinel_master(
+    settings: CommonSettings, password: str | None, retry: Retry, decode_responses: bool
+) -> _BoundedRedis:
+    """The primary as the Sentinels name it; every new connection asks them again.
+
+    redis-py's Sentinel pool reconnects on connection errors and on a READONLY reply (the old primary,
+    demoted) and then asks the Sentinels for the current primary, so the retries of connect() follow a
+    failover. Its pool does not wait for a free connection, so it has no cap to overrun.
+    """
+    sentinels = [
+        (h, int(p)) for h, p in (n.strip().rsplit(":", 1) for n in settings.redis_sentinels.split(","))
+    ]
+    sentinel_password = settings.redis_sentinel_password
+    connect_timeout_s = min(settings.redis_timeout_s, _CONNECT_TIMEOUT_S)
+    sentinel = Sentinel(
+        sentinels,
+        sentinel_kwargs={
+            "password": sentinel_password.get_secret_value() if sentinel_password else None,
+            "socket_connect_timeout": connect_timeout_s,
+            "socket_timeout": connect_timeout_s,  # a hung Sentinel is skipped for the next one
+        },
+        password=password,
+        decode_responses=decode_responses,
+        retry=retry,
+        socket_connect_timeout=connect_timeout_s,
+        health_check_interval=30,
+    )
+    return sentinel.master_for(settings.redis_sentinel_master, redis_class=_BoundedRedis)
 
 
 def backend_unavailable(exc: BaseException) -> bool:
     """True for Redis failures a retry may cure: unreachable, hung, failing over, loading, read-only, full."""
     if isinstance(exc, _UNAVAILABLE_CLASSES):
         return True
+    if isinstance(exc, AttributeError | TypeError):
+        return _raised_by_a_closing_connection(exc)
     return isinstance(exc, ResponseError) and any(word in str(exc) for word in _FAILOVER_ERRORS)
+
+
+def _raised_by_a_closing_connection(exc: BaseException) -> bool:
+    """redis-py 8.1's asyncio connection lets a write race a disconnect and raise AttributeError or
+    TypeError from inside itself or asyncio's transport, not ConnectionError (redis/redis-py#4287, #3546);
+    seen here when a Cluster master was killed under load. Only errors raised in those files count."""
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    filename = frame.tb_frame.f_code.co_filename if frame is not None else ""
+    return filename.endswith(_CONNECTION_FILES)
+
+
+_CONNECTION_FILES = (
+    os.path.join("redis", "asyncio", "connection.py"),
+    os.path.join("asyncio", "streams.py"),
+    os.path.join("asyncio", "selector_events.py"),
+)
 
 
 _BLOCKING_READS = frozenset({"XREAD", "XREADGROUP", b"XREAD", b"XREADGROUP"})
@@ -121,6 +197,7 @@ class _BoundedRedis(Redis):
     """A Redis client whose every command and pipeline ends within the budget of svckit.deadline."""
 
     ceiling_s = _CEILING_FALLBACK_S
+    replica_acks: ReplicaAcks | None = None
 
     async def execute_command(self, *args, **options):
         async with deadline.bounded(self.ceiling_s + _blocking_s(args)):
@@ -144,6 +221,7 @@ class _BoundedCluster(RedisCluster):
     """The Cluster client's twin of _BoundedRedis."""
 
     ceiling_s = _CEILING_FALLBACK_S
+    replica_acks: ReplicaAcks | None = None
 
     async def execute_command(self, *args, **kwargs):
         async with deadline.bounded(self.ceiling_s + _blocking_s(args)):
@@ -165,9 +243,14 @@ class _BoundedClusterPipeline(ClusterPipeline):
 
 
 def script_pipe(client: RedisClient) -> ScriptPipe | None:
-    """A ScriptPipe to `client`'s server, or None where redis-py's Script must run (Cluster, TLS, socket)."""
+    """A ScriptPipe to `client`'s server, or None where redis-py's Script must run.
+
+    That is on a Cluster, over TLS or a socket, under Sentinel (its pool finds the primary anew on each
+    connection; the pipe's one fixed address could not follow a failover), and with replica acks (WAIT
+    blocks the connection it is sent on, and the pipe's one connection carries every call).
+    """
     pool = getattr(client, "connection_pool", None)
-    if pool is None or pool.connection_class is not Connection:
+    if pool is None or pool.connection_class is not Connection or getattr(client, "replica_acks", None):
         return None
     kwargs = pool.connection_kwargs
     return ScriptPipe(
@@ -189,7 +272,7 @@ def register_scripts(client: RedisClient, package: str, pipe: ScriptPipe | None 
         (e for e in (resources.files(package) / "lua").iterdir() if e.name.endswith(".lua")), key=str
     )
     library = "".join(e.read_text() for e in files if e.name.startswith("_"))
-    register = pipe.register if pipe is not None else client.register_script
+    register = script_factory(client, pipe)
     return {
         e.name.removesuffix(".lua"): observed(
             e.name.removesuffix(".lua"), register(_with_library(e.read_text(), library))
@@ -199,7 +282,7 @@ def register_scripts(client: RedisClient, package: str, pipe: ScriptPipe | None 
     }
 
 
-def observed(name: str, script: AsyncScript | PipedScript) -> TimedScript:
+def observed(name: str, script: Callable[..., Awaitable[object]]) -> TimedScript:
     """The script counted in redis_script_* and, while tracing is on, traced. Chosen once, here, so with
     tracing off no call pays for a span it does not make."""
     return (TracedScript if tracing.tracer is not None else TimedScript)(name, script)
@@ -215,6 +298,20 @@ class TracedScript(TimedScript):
             f"redis {self._name}", {"db.system": "redis", "db.operation": "EVALSHA"}, client=True
         ):
             return await super().__call__(keys, args)
+
+
+def script_factory(client: RedisClient, pipe: ScriptPipe | None = None) -> Callable[[str], Script]:
+    """The one place every Lua script is registered: through `pipe` if given, else redis-py's Script, or,
+    when connect() was told to wait for replicas, a script whose every call waits for their confirmation."""
+    if pipe is not None:
+        return pipe.register
+    acks = getattr(client, "replica_acks", None)
+    if acks is None:
+        return client.register_script
+    if isinstance(client, RedisCluster):
+        ceiling_s = getattr(client, "ceiling_s", _CEILING_FALLBACK_S)
+        return lambda text: AckedClusterScript(client, text, acks, ceiling_s)
+    return lambda text: AckedScript(client, text, acks)
 
 
 def _with_library(script: str, library: str) -> str:

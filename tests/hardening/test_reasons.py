@@ -7,6 +7,7 @@ from ops.v1 import ops_service_pb2
 from svckit import interceptors
 from svckit.data_guard import DataLossUnacknowledged, NoDataLossDetected
 from svckit.errors import RoleMissing
+from svckit.replica_acks import ReplicationUnconfirmed
 
 
 def test_ops_error_reason_enum_matches_svckit_reasons():
@@ -21,5 +22,6 @@ def test_ops_error_reason_enum_matches_svckit_reasons():
         interceptors._BackendUnavailable.reason,
         interceptors._RequestUndecodable.reason,
         RoleMissing.reason,
+        ReplicationUnconfirmed.reason,
     }
     assert in_proto == in_python
