@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from priceledger_cli import auto_top_up, balances, codes, orders, prices
+from priceledger_cli import auto_top_up, balances, codes, data, orders, prices
 from priceledger_cli.session import Target, TlsFiles
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app.add_typer(codes.app, name="codes")
 app.add_typer(balances.app, name="balances")
 app.add_typer(orders.app, name="orders")
 app.add_typer(auto_top_up.app, name="auto-top-up")
+app.add_typer(data.app, name="data")
 
 
 def _addr(env: str, service: str):

@@ -12,7 +12,7 @@ from typing import TypeVar
 import grpc
 import typer
 
-from priceledger_client import BalanceClient, ClientError, PaymentClient, PricingClient
+from priceledger_client import BalanceClient, ClientError, OpsClient, PaymentClient, PricingClient
 from priceledger_client.base import new_id
 from svckit.config import CommonSettings
 from svckit.tls import channel_credentials
@@ -79,6 +79,13 @@ class Clients:
     @cached_property
     def payment(self) -> PaymentClient:
         return self._open(PaymentClient, self._target.payment_addr)
+
+    def ops(self, service: str) -> OpsClient:
+        """OpsService on `service` (pricing, balance or payment): each serves its own."""
+        addr = getattr(self._target, f"{service}_addr") or getattr(
+            CommonSettings(), f"{service}_service_addr"
+        )
+        return self._open(OpsClient, addr)
 
     async def close(self) -> None:
         for client in self._opened:

@@ -27,6 +27,7 @@ from priceledger_client.errors import (
     Unimplemented,
     Unknown,
 )
+from priceledger_client.ops import OpsClient
 from priceledger_client.payment import PaymentClient
 from priceledger_client.pricing import PricingClient
 
@@ -44,6 +45,7 @@ __all__ = [
     "Internal",
     "InvalidArgument",
     "NotFound",
+    "OpsClient",
     "OutOfRange",
     "PaymentClient",
     "PermissionDenied",

@@ -30,7 +30,7 @@ def command_paths(command=None, path=()) -> list[tuple[str, ...]]:
 
 def test_every_command_has_help_with_an_example_of_itself():
     paths = command_paths()
-    assert len(paths) == 17  # prices 4, codes 4, balances 4, orders 3, auto-top-up 2
+    assert len(paths) == 19  # prices 4, codes 4, balances 4, orders 3, auto-top-up 2, data 2
     for path in paths:
         result = runner.invoke(app, [*path, "--help"], prog_name="priceledger")
         assert result.exit_code == 0, result.output
