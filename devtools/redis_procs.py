@@ -46,10 +46,19 @@ def find_redis_server() -> str:
     return _locate_server()[0]
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+    """A port nothing listens on now, and never one this process handed out before: the kernel may offer
+    the same free port twice in a row, and two servers of one stack must not race for it."""
+    while True:
+        with socket.socket() as s:
+            s.bind((HOST, 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 class _Managed:
