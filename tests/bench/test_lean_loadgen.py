@@ -78,8 +78,9 @@ def test_every_prebuilt_debit_is_a_valid_request_with_its_own_request_id(pki, se
     seen = servicer.requests
     assert outcome["errors"] == {}
     assert len(seen) == outcome["issued"] > 8
-    assert len({r.request_id for r in seen}) == len(seen)
-    assert {r.request_id for r in seen} == {calls.request_id("ln-run1-0-", n) for n in range(1, len(seen) + 1)}
+    ids = {r.request_id for r in seen}
+    assert len(ids) == len(seen)
+    assert ids == {calls.request_id("ln-run1-0-", n) for n in range(1, len(seen) + 1)}
     assert {r.account_id for r in seen} <= {cases.account_id(i) for i in range(REFUSED_ACCOUNT_INDEX)}
     assert all(r.amount_minor == 1 and r.reason == bpb.TRANSACTION_REASON_PURCHASE for r in seen)
     assert "spiffe://priceledger.local/storefront" in servicer.peers  # mTLS as the case's identity
@@ -116,9 +117,8 @@ def test_a_refused_call_counts_as_an_error_with_its_status_code(pki, server):
 
 
 def test_a_patched_digit_field_keeps_the_message_length():
-    template = lean_wire.RequestTemplate(
-        "/p.S/M", "h:1", bpb.GetBalanceRequest(account_id="acct-000").SerializeToString(), {"a": (b"acct-000", 3)}
-    )
+    body = bpb.GetBalanceRequest(account_id="acct-000").SerializeToString()
+    template = lean_wire.RequestTemplate("/p.S/M", "h:1", body, {"a": (b"acct-000", 3)})
     first, second = template.build(1, {"a": 5}), template.build(3, {"a": 999})
     assert len(first) == len(second) == len(template.frames)
     with pytest.raises(OverflowError):
