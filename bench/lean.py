@@ -80,7 +80,11 @@ class H2Connection:
         self.control = bytearray()  # ACKs and window updates, sent with the next write
         self.received = 0  # DATA bytes since the last connection WINDOW_UPDATE
         self.response_bytes = 0
+        self.reads = 0
         self._fragments: dict[int, tuple[bytes, bool]] = {}  # header blocks awaiting CONTINUATION
+        self._settings_seen = False
+        while not self._settings_seen:  # the server's SETTINGS come first: its stream limit and window
+            self.read()
 
     def new_stream(self) -> int:
         stream, self.next_stream = self.next_stream, self.next_stream + 2
@@ -94,6 +98,7 @@ class H2Connection:
     def read(self) -> list[Ended]:
         """Blocks for the next bytes; returns the streams they ended: (stream, status name, message)."""
         size = self.sock.recv_into(self._inbox)
+        self.reads += 1
         if not size:
             raise ConnectionError("the server closed the connection")
         self.buffer += self._inbox_view[:size]
@@ -139,6 +144,7 @@ class H2Connection:
         return (stream, *lean_wire.grpc_outcome(headers))
 
     def _settings(self, payload: bytes) -> None:
+        self._settings_seen = True
         for at in range(0, len(payload) - 5, 6):
             key, value = struct.unpack_from(">HI", payload, at)
             if key == _SETTINGS_MAX_CONCURRENT_STREAMS:
@@ -252,6 +258,7 @@ def drive(conn: H2Connection, caller: Caller, in_flight: int, t_start: float, t_
         "cpu_s": time.process_time() - (cpu_start if cpu_start is not None else time.process_time()),
         "end": end,
         "response_bytes": conn.response_bytes,
+        "reads": conn.reads,
     }
 
 
@@ -327,6 +334,7 @@ def combine(outcomes: list[dict], cpu_at_start: dict, cpu_at_end: dict, t_start:
     out["client_saturation"] = max(o["cpu_s"] for o in outcomes) / elapsed  # the busiest process
     out["client_processes"] = len(outcomes)
     out["response_bytes_per_call"] = sum(o["response_bytes"] for o in outcomes) / max(issued, 1)
+    out["reads_per_call"] = sum(o["reads"] for o in outcomes) / max(issued, 1)  # wake-ups, mostly
     return out
 
 

@@ -124,7 +124,9 @@ class Stack:
         empty = python_module("bench.empty_server", "--port", str(ports["empty"]), uvloop=self.server_uvloop)
         self._spawn("empty", empty).env |= pki.service_env()  # the services' transport: mTLS
         for name in SERVICES:
-            self.children[name] = Child(name, python_module(f"{name}_svc"), env, self.workdir)
+            # Metrics on, as shipped, each on a free port: the default ones may be taken on a shared machine.
+            own = env | {"METRICS_PORT": str(free_port())}
+            self.children[name] = Child(name, python_module(f"{name}_svc"), own, self.workdir)
         self._start_and_wait(stripe, lambda: wait_tcp(stripe, ports["stripe"]))
         for name in ("empty", *SERVICES):
             child = self.children[name]
