@@ -115,29 +115,60 @@ class RequestTemplate:
 
 
 class HeaderDecoder:
-    """HPACK decoding with a memo: a block that left the dynamic table as it was decodes the same way
-    until the table changes, so steady-state trailers cost a dict lookup."""
+    """HPACK decoding with a memo: a block that leaves the dynamic table alone decodes the same way until
+    another block changes the table, so steady-state headers and trailers cost a dict lookup."""
 
     def __init__(self) -> None:
         self._decoder = Decoder()
         self._memo: dict[bytes, dict[bytes, bytes]] = {}
 
-    def _table_state(self) -> tuple[int, int, int]:
-        table = self._decoder.header_table
-        entries = table.dynamic_entries
-        return len(entries), id(entries[0]) if entries else 0, table.maxsize
-
     def decode(self, block: bytes) -> dict[bytes, bytes]:
         found = self._memo.get(block)
         if found is not None:
             return found
-        before = self._table_state()
         headers = dict(self._decoder.decode(block, raw=True))
-        if self._table_state() == before:
-            self._memo[block] = headers
+        if changes_table(block):
+            self._memo.clear()  # indices now point elsewhere
         else:
-            self._memo.clear()
+            self._memo[block] = headers
         return headers
+
+
+def _skip_integer(block: bytes, at: int, prefix_bits: int) -> tuple[int, int]:
+    """(value, next offset) of the HPACK integer starting at `at`."""
+    limit = (1 << prefix_bits) - 1
+    value, at = block[at] & limit, at + 1
+    if value < limit:
+        return value, at
+    shift = 0
+    while True:
+        byte, at = block[at], at + 1
+        value += (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, at
+
+
+def _skip_string(block: bytes, at: int) -> int:
+    length, at = _skip_integer(block, at, 7)  # the Huffman flag sits above the 7-bit length
+    return at + length
+
+
+def changes_table(block: bytes) -> bool:
+    """Whether a header block inserts into or resizes the dynamic table (RFC 7541 6.2.1, 6.3)."""
+    at = 0
+    while at < len(block):
+        first = block[at]
+        if first & 0x80:  # indexed field
+            _, at = _skip_integer(block, at, 7)
+        elif first & 0xC0 == 0x40 or first & 0xE0 == 0x20:  # literal with incremental indexing, size update
+            return True
+        else:  # literal without indexing or never indexed: a 4-bit name index, or a literal name
+            index, at = _skip_integer(block, at, 4)
+            if index == 0:
+                at = _skip_string(block, at)
+            at = _skip_string(block, at)
+    return False
 
 
 def grpc_outcome(trailers: dict[bytes, bytes]) -> tuple[str, str]:

@@ -11,6 +11,7 @@ import grpc
 import pytest
 from balance.v1 import balance_service_pb2 as bpb
 from balance.v1 import balance_service_pb2_grpc as bgrpc
+from hpack import Encoder, NeverIndexedHeaderTuple
 
 from bench import calls, cases, lean, lean_wire
 from bench.capture import Command
@@ -130,3 +131,23 @@ def test_the_data_guard_probe_is_not_counted_as_an_rpc_command():
     assert is_health_probe(probe)
     assert not is_health_probe(Command(("HGETALL", "bal:{a}:acct"), from_script=False, client_port=1))
     assert not is_health_probe(Command(("HGETALL", "balance:data-epoch"), from_script=True, client_port=1))
+
+
+def test_a_memoized_header_block_decodes_anew_after_the_table_changes():
+    encoder, decoder = Encoder(), lean_wire.HeaderDecoder()
+    first_dynamic_entry = b"\xbe"  # index 62
+    inserting_a = encoder.encode([("x-a", "1")])
+    assert lean_wire.changes_table(inserting_a)
+    assert decoder.decode(inserting_a) == {b"x-a": b"1"}
+    assert not lean_wire.changes_table(first_dynamic_entry)
+    assert decoder.decode(first_dynamic_entry) == {b"x-a": b"1"}
+    decoder.decode(encoder.encode([("x-b", "2")]))  # now index 62
+    assert decoder.decode(first_dynamic_entry) == {b"x-b": b"2"}
+
+
+def test_literals_without_indexing_leave_the_table_alone():
+    assert not lean_wire.changes_table(lean_wire.header_block("/a.B/" + "C" * 200, "localhost:1"))
+    never = NeverIndexedHeaderTuple("x-secret", "v" * 300)
+    assert not lean_wire.changes_table(Encoder().encode([never]))
+    assert lean_wire.changes_table(Encoder().encode([never, ("x-c", "3")]))  # found behind the literal
+    assert lean_wire.changes_table(b"\x3f\xe1\x1f")  # dynamic table size update to 4096
