@@ -67,7 +67,7 @@ def parse_args(argv: list[str] | None) -> tuple[Plan, Path]:
         "--client",
         choices=CLIENTS,
         default="lean",
-        help="gRPC load generator: lean (bench.lean: prebuilt HTTP/2 frames, %(default)s) or grpc-aio"
+        help="gRPC load generator: lean (the default: bench.lean, prebuilt HTTP/2 frames) or grpc-aio"
         " (bench.loadgen)",
     )
     parser.add_argument(
