@@ -40,7 +40,7 @@ from bench.lean_wire import (
     WINDOW_UPDATE,
     frame,
 )
-from bench.loadgen import cpu_snapshot, summary
+from bench.samples import cpu_snapshot, summary
 
 _SETTINGS_MAX_CONCURRENT_STREAMS, _SETTINGS_INITIAL_WINDOW_SIZE = 0x3, 0x4
 _RECV_BYTES = 1 << 18

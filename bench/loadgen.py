@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import functools
 import json
-import math
 import random
 import sys
 import time
@@ -19,7 +18,7 @@ from redis.exceptions import RedisError
 
 from bench import calls, cases
 from bench.pki import credentials
-from bench.procfs import cpu_seconds
+from bench.samples import cpu_snapshot, summary
 
 Call = Callable[[int], Awaitable[object]]
 
@@ -65,13 +64,6 @@ def redis_caller(case: str, redis_url: str, spec: dict, accounts: int, prefix: s
     return call
 
 
-def percentile(ordered: list[float], q: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered), max(1, math.ceil(q * len(ordered)))) - 1]
-
-
 async def measure(call: Call, concurrency: int, warmup_s: float, duration_s: float, watch: dict) -> dict:
     latencies: list[float] = []
     errors: Counter[str] = Counter()
@@ -111,33 +103,6 @@ async def measure(call: Call, concurrency: int, warmup_s: float, duration_s: flo
     first = first_error[0] if first_error else None
     result = summary(latencies, elapsed, issued + 1, dict(errors), first, cpu)  # + the probe call
     return result | {"client_saturation": cpu["client"] / elapsed}
-
-
-def summary(
-    latencies: list[float], elapsed: float, total_calls: int, errors: dict, first_error: str | None, cpu: dict
-) -> dict:
-    """The result fields every load generator reports; latencies in seconds, in any order."""
-    ms = sorted(x * 1000 for x in latencies)
-    return {
-        "count": len(ms),
-        "total_calls": total_calls,  # for per-call Redis command counts
-        "errors": errors,
-        "first_error": first_error,
-        "duration_s": elapsed,
-        "rps": len(ms) / elapsed,
-        "latency_ms": {
-            "p50": percentile(ms, 0.50),
-            "p99": percentile(ms, 0.99),
-            "p999": percentile(ms, 0.999),
-            "mean": sum(ms) / len(ms) if ms else float("nan"),
-            "max": ms[-1] if ms else float("nan"),
-        },
-        "cpu_s": cpu,
-    }
-
-
-def cpu_snapshot(watch: dict[str, int]) -> dict[str, float]:
-    return {"client": time.process_time(), **{name: cpu_seconds(pid) for name, pid in watch.items()}}
 
 
 async def run(args: argparse.Namespace, spec: dict | None) -> dict:
