@@ -93,7 +93,9 @@ class H2Connection:
     def write(self, data: bytes | bytearray) -> None:
         if self.control:
             data, self.control = self.control + data, bytearray()
-        self.sock.sendall(data)
+        sent = self.sock.send(data)  # blocking TLS writes all of it, without sendall's Python loop
+        if sent != len(data):
+            self.sock.sendall(memoryview(data)[sent:])
 
     def read(self) -> list[Ended]:
         """Blocks for the next bytes; returns the streams they ended: (stream, status name, message)."""
