@@ -27,6 +27,9 @@ class Case:
     target: str  # which process serves it: empty, balance, pricing, payment, redis, redis-benchmark
     baseline: bool = False
     mutation: bool = False  # one Redis round trip per call is the target
+    # The certificate the load generator presents: the access policy lets storefront (roles storefront
+    # and spender) debit and check out, and payment top up; anyone may read.
+    identity: str = "storefront"
 
 
 CASES = (
@@ -36,8 +39,9 @@ CASES = (
     Case("script_pipe", "svckit ScriptPipe EVALSHA (Debit script)", "redis", baseline=True),
     Case("debit_spread", "Debit, spread over accounts", "balance", mutation=True),
     Case("debit_hot", "Debit, one hot account", "balance", mutation=True),
-    Case("credit_spread", "Credit, spread over accounts", "balance", mutation=True),
-    Case("credit_hot", "Credit, one hot account", "balance", mutation=True),
+    Case("debit_replay", "Debit replayed (one request id)", "balance"),
+    Case("credit_spread", "Credit, spread over accounts", "balance", mutation=True, identity="payment"),
+    Case("credit_hot", "Credit, one hot account", "balance", mutation=True, identity="payment"),
     Case("get_balance", "GetBalance", "balance"),
     Case("quote", "GetQuote, no code", "pricing"),
     Case("quote_code", "GetQuote with a code", "pricing"),

@@ -1,4 +1,8 @@
-"""Empty-handler baseline: a bare grpc.aio server (no interceptor, no Redis); its Debit returns a constant."""
+"""Empty-handler baseline: a bare grpc.aio server (no interceptor, no Redis); its Debit returns a constant.
+
+It binds like the services (`svckit.tls.bind` from the TLS_* environment, as balance_svc with its
+certificate, client certificates required), so the ratios compare like transport with like.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,9 @@ import grpc
 from balance.v1 import balance_service_pb2 as bpb
 from balance.v1 import balance_service_pb2_grpc as bgrpc
 from grpc_health.v1 import health, health_pb2_grpc
+
+from svckit import tls
+from svckit.config import CommonSettings
 
 # Filled like a real answer so serialization costs what a real DebitResponse costs.
 _RESPONSE = bpb.DebitResponse(
@@ -39,7 +46,7 @@ async def serve(host: str, port: int) -> None:
     server = grpc.aio.server()
     bgrpc.add_BalanceServiceServicer_to_server(EmptyBalance(), server)
     health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), server)  # readiness only
-    server.add_insecure_port(f"{host}:{port}")
+    tls.bind(server, f"{host}:{port}", CommonSettings(), "balance")
     await server.start()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import functools
 import json
-import math
 import random
 import sys
 import time
@@ -15,71 +14,32 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 
 import grpc
-from balance.v1 import balance_service_pb2 as bpb
-from balance.v1 import balance_service_pb2_grpc as bgrpc
-from payment.v1 import payment_service_pb2 as ppb
-from payment.v1 import payment_service_pb2_grpc as pgrpc
-from pricing.v1 import pricing_service_pb2 as qpb
-from pricing.v1 import pricing_service_pb2_grpc as qgrpc
 from redis.exceptions import RedisError
 
-from bench import cases
-from bench.procfs import cpu_seconds
+from bench import calls, cases
+from bench.pki import credentials
+from bench.samples import cpu_snapshot, summary
 
 Call = Callable[[int], Awaitable[object]]
 
 
 def grpc_caller(case: str, channel: grpc.aio.Channel, accounts: int, prefix: str) -> Call:
-    """One call of `case` per invocation; `seq` makes every request id unique."""
+    """One call of `case` per invocation; `seq` makes every mutation's request id unique."""
+    shape = calls.shape(case)
+    method = channel.unary_unary(
+        shape.path,
+        request_serializer=lambda m: m.SerializeToString(),
+        response_deserializer=shape.response.FromString,
+    )
     rng = random.Random()
+    fixed_id = calls.request_id(prefix, 0)
 
-    def spread() -> str:
-        return cases.account_id(rng.randrange(accounts))
+    def call(seq: int) -> Awaitable[object]:
+        account = cases.account_id(rng.randrange(accounts)) if shape.spread else shape.account or ""
+        rid = calls.request_id(prefix, seq) if shape.unique_request_id else fixed_id
+        return method(shape.make(account, rid))
 
-    def hot() -> str:
-        return cases.HOT_ACCOUNT
-
-    balance = bgrpc.BalanceServiceStub(channel)
-    if case in ("empty", "debit_spread", "debit_hot", "credit_spread", "credit_hot"):
-        pick = hot if case.endswith("_hot") else spread
-        method, message, reason = (
-            (balance.Credit, bpb.CreditRequest, bpb.TRANSACTION_REASON_TOP_UP)
-            if case.startswith("credit")
-            else (balance.Debit, bpb.DebitRequest, bpb.TRANSACTION_REASON_PURCHASE)
-        )
-        return lambda seq: method(
-            message(
-                account_id=pick(),
-                amount_minor=1,
-                currency=cases.CURRENCY,
-                reason=reason,
-                request_id=f"{prefix}{seq}",
-            )
-        )
-    if case == "get_balance":
-        return lambda seq: balance.GetBalance(bpb.GetBalanceRequest(account_id=spread()))
-    pricing = qgrpc.PricingServiceStub(channel)
-    if case == "quote":
-        request = qpb.GetQuoteRequest(product_id=cases.PRODUCT_ID)
-        return lambda seq: pricing.GetQuote(request)
-    if case == "quote_code":
-        return lambda seq: pricing.GetQuote(
-            qpb.GetQuoteRequest(
-                product_id=cases.PRODUCT_ID, discount_code=cases.DISCOUNT_CODE, account_id=spread()
-            )
-        )
-    if case == "checkout":
-        payment = pgrpc.PaymentServiceStub(channel)
-        return lambda seq: payment.CreateCheckoutSession(
-            ppb.CreateCheckoutSessionRequest(
-                account_id=cases.BUYER_ACCOUNT,
-                product_id=cases.PRODUCT_ID,
-                success_url="https://bench.invalid/success",
-                cancel_url="https://bench.invalid/cancel",
-                request_id=f"{prefix}{seq}",
-            )
-        )
-    raise SystemExit(f"unknown gRPC case {case!r}")
+    return call
 
 
 def redis_caller(case: str, redis_url: str, spec: dict, accounts: int, prefix: str) -> Call:
@@ -102,13 +62,6 @@ def redis_caller(case: str, redis_url: str, spec: dict, accounts: int, prefix: s
         return send(sha, numkeys, *filled)
 
     return call
-
-
-def percentile(ordered: list[float], q: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered), max(1, math.ceil(q * len(ordered)))) - 1]
 
 
 async def measure(call: Call, concurrency: int, warmup_s: float, duration_s: float, watch: dict) -> dict:
@@ -141,35 +94,15 @@ async def measure(call: Call, concurrency: int, warmup_s: float, duration_s: flo
 
     async def snapshot_at_start() -> None:
         await asyncio.sleep(max(0.0, t_start - time.perf_counter()))
-        cpu_at_start.update(_cpu(watch))
+        cpu_at_start.update(cpu_snapshot(watch))
 
     await asyncio.gather(snapshot_at_start(), *(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - t_start
-    cpu_at_end = _cpu(watch)
-    latencies.sort()
-    ms = [x * 1000 for x in latencies]
+    cpu_at_end = cpu_snapshot(watch)
     cpu = {name: cpu_at_end[name] - cpu_at_start[name] for name in cpu_at_end}
-    return {
-        "count": len(ms),
-        "total_calls": issued + 1,  # + the probe call; for per-call Redis command counts
-        "errors": dict(errors),
-        "first_error": first_error[0] if first_error else None,
-        "duration_s": elapsed,
-        "rps": len(ms) / elapsed,
-        "latency_ms": {
-            "p50": percentile(ms, 0.50),
-            "p99": percentile(ms, 0.99),
-            "p999": percentile(ms, 0.999),
-            "mean": sum(ms) / len(ms) if ms else float("nan"),
-            "max": ms[-1] if ms else float("nan"),
-        },
-        "cpu_s": cpu,
-        "client_saturation": cpu["client"] / elapsed,
-    }
-
-
-def _cpu(watch: dict[str, int]) -> dict[str, float]:
-    return {"client": time.process_time(), **{name: cpu_seconds(pid) for name, pid in watch.items()}}
+    first = first_error[0] if first_error else None
+    result = summary(latencies, elapsed, issued + 1, dict(errors), first, cpu)  # + the probe call
+    return result | {"client_saturation": cpu["client"] / elapsed}
 
 
 async def run(args: argparse.Namespace, spec: dict | None) -> dict:
@@ -178,9 +111,9 @@ async def run(args: argparse.Namespace, spec: dict | None) -> dict:
     if spec is not None:
         call = redis_caller(args.case, args.redis_url, spec, args.accounts, prefix)
     else:
-        channel = grpc.aio.insecure_channel(args.target)
+        channel = grpc.aio.secure_channel(args.target, credentials(args.tls_ca, args.tls_cert, args.tls_key))
         call = grpc_caller(args.case, channel, args.accounts, prefix)
-    result = {"case": args.case, "concurrency": args.concurrency}
+    result = {"case": args.case, "concurrency": args.concurrency, "client": "grpc-aio"}
     try:
         try:
             await call(0)  # a probe: an unimplemented or broken case reports instead of spinning
@@ -201,6 +134,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.loadgen", description=__doc__)
     parser.add_argument("--case", required=True, choices=[c.name for c in cases.CASES])
     parser.add_argument("--target", help="host:port of the gRPC server")
+    parser.add_argument("--tls-ca", help="for gRPC cases: CA that signed the server's certificate")
+    parser.add_argument("--tls-cert", help="for gRPC cases: client certificate (the caller's identity)")
+    parser.add_argument("--tls-key", help="for gRPC cases: its private key")
     parser.add_argument("--redis-url", help="for redis_py and script_pipe: the Redis to call")
     parser.add_argument("--redis-spec", help="for redis_py and script_pipe: JSON of the captured EVALSHA")
     parser.add_argument("--concurrency", type=int, default=16)

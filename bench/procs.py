@@ -14,9 +14,9 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from bench.pki import TOOLS, Pki
 from devtools.redis_procs import RedisProcess, free_port
 
-ADMIN_TOKEN = "bench-admin-token"
 HOST = "127.0.0.1"
 SERVICES = ("balance", "pricing", "payment")
 
@@ -70,11 +70,11 @@ def python_module(module: str, *args: str, uvloop: bool = False) -> list[str]:
     return [sys.executable, "-c", code]
 
 
-def wait_grpc_serving(child: Child, addr: str, timeout: float = 20.0) -> None:
-    """Polls the standard health service until SERVING; raises with the log tail otherwise."""
+def wait_grpc_serving(child: Child, addr: str, pki: Pki, timeout: float = 20.0) -> None:
+    """Polls the standard health service (over mTLS) until SERVING; raises with the log tail otherwise."""
     deadline = time.monotonic() + timeout
     last = "no answer"
-    with grpc.insecure_channel(addr) as channel:
+    with pki.channel(addr, TOOLS) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline and child.alive():
             try:
@@ -110,8 +110,10 @@ class Stack:
     children: dict[str, Child] = field(default_factory=dict)
     addrs: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    pki: Pki | None = None
 
     def start(self) -> None:
+        pki = self.pki = Pki.create(self.workdir / "pki")
         # appendonly off: the baseline is Redis's in-memory ceiling, without fsync cost.
         self.redis = RedisProcess(self.workdir / "redis", appendonly=False)
         self.redis.start()
@@ -120,13 +122,15 @@ class Stack:
         env = self._service_env(ports)
         stripe = self._spawn("stripe", python_module("devtools.fake_stripe", "--port", str(ports["stripe"])))
         empty = python_module("bench.empty_server", "--port", str(ports["empty"]), uvloop=self.server_uvloop)
-        self._spawn("empty", empty)
+        self._spawn("empty", empty).env |= pki.service_env()  # the services' transport: mTLS
         for name in SERVICES:
-            self.children[name] = Child(name, python_module(f"{name}_svc"), env, self.workdir)
+            # Metrics on, as shipped, each on a free port: the default ones may be taken on a shared machine.
+            own = env | {"METRICS_PORT": str(free_port())}
+            self.children[name] = Child(name, python_module(f"{name}_svc"), own, self.workdir)
         self._start_and_wait(stripe, lambda: wait_tcp(stripe, ports["stripe"]))
         for name in ("empty", *SERVICES):
             child = self.children[name]
-            self._start_and_wait(child, lambda c=child, n=name: wait_grpc_serving(c, self.addrs[n]))
+            self._start_and_wait(child, lambda c=child, n=name: wait_grpc_serving(c, self.addrs[n], pki))
 
     def _spawn(self, name: str, argv: list[str]) -> Child:
         self.children[name] = Child(name, argv, dict(os.environ), self.workdir)
@@ -141,14 +145,12 @@ class Stack:
             child.stop()
 
     def _service_env(self, ports: dict[str, int]) -> dict[str, str]:
-        assert self.redis is not None
+        assert self.redis is not None and self.pki is not None
         env = dict(os.environ)
         env |= {
             "REDIS_URL": self.redis.url,
             "REDIS_CLUSTER_NODES": "",
             "GRPC_HOST": HOST,
-            "ADMIN_TOKEN": ADMIN_TOKEN,
-            "PLAINTEXT_DEV_MODE": "true",  # the lead measures mTLS separately
             "WEBHOOK_PORT": str(ports["webhook"]),
             "STRIPE_SECRET_KEY": "sk_test_bench",
             "STRIPE_WEBHOOK_SECRET": "whsec_bench",
@@ -157,6 +159,7 @@ class Stack:
         for name in SERVICES:
             env[f"{name.upper()}_PORT"] = str(ports[name])
             env[f"{name.upper()}_SERVICE_ADDR"] = f"{HOST}:{ports[name]}"
+        env |= self.pki.service_env()  # as shipped: mTLS, client certificates required, the access policy
         env["UVLOOP"] = "true" if self.server_uvloop else "false"  # the services pick their loop
         if self.log_level:
             env["LOG_LEVEL"] = self.log_level

@@ -73,10 +73,11 @@ def summarize(samples: list[dict]) -> dict:
 
 
 def add_ratios(results: list[dict]) -> None:
-    """Each case's throughput and p99 as a multiple of the empty handler's at the same concurrency."""
-    empty = {r["concurrency"]: r for r in results if r["case"] == "empty" and r.get("rps")}
+    """Each case's throughput and p99 as a multiple of the empty handler's at the same concurrency,
+    measured by the same load generator."""
+    empty = {(r.get("client"), r["concurrency"]): r for r in results if r["case"] == "empty" and r.get("rps")}
     for r in results:
-        base = empty.get(r["concurrency"])
+        base = empty.get((r.get("client"), r["concurrency"]))
         if base and r.get("rps"):
             r["rps_vs_empty"] = r["rps"]["median"] / base["rps"]["median"]
             r["p99_vs_empty"] = r["p99_ms"]["median"] / base["p99_ms"]["median"]
@@ -88,12 +89,13 @@ def _fmt(value: float | None, spec: str = ".2f") -> str:
 
 def table(results: list[dict]) -> str:
     head = (
-        f"{'case':<16}{'conc':>5} {'rps median [min-max]':>24} {'p50':>7} {'p99':>7} {'p99.9':>7}"
+        f"{'case':<24}{'conc':>5} {'rps median [min-max]':>24} {'p50':>7} {'p99':>7} {'p99.9':>7}"
         f" {'x empty':>8} {'x e.p99':>8} {'us srv/cli/rds':>15} {'cli sat':>7} {'redis':>6}  flags"
     )
     lines = [head, "-" * len(head)]
     for r in results:
-        prefix = f"{r['case']:<16}{r['concurrency']:>5} "
+        label = f"{r['case']} [{r['client']}]" if r.get("cross_check") else r["case"]
+        prefix = f"{label:<24}{r['concurrency']:>5} "
         if r["status"] in ("unavailable", "error"):
             lines.append(prefix + f"{r['status'].upper()}: {r['reason'][:90]}")
             continue
@@ -109,7 +111,8 @@ def table(results: list[dict]) -> str:
             + f" {total_cmds:>6.2f}  {','.join(r['flags'])}"
         )
     lines += [
-        "latencies in ms; x empty = throughput / empty handler's, x e.p99 = p99 / its p99 (same in flight)",
+        "latencies in ms; x empty = throughput / empty handler's, x e.p99 = p99 / its p99 (same in flight,"
+        " same client); [grpc-aio] or [lean] marks a cross-check row run with the other load generator",
         "us srv/cli/rds = CPU microseconds per call used by server, client and Redis;"
         " cli sat = client CPU s per wall s",
         "redis = Redis commands per call, script-internal ones included;"

@@ -1,4 +1,8 @@
-"""Counts the Redis commands balance_svc sends per RPC (MONITOR), and captures Debit's exact EVALSHA."""
+"""Counts the Redis commands balance_svc sends per RPC (MONITOR), and captures Debit's exact EVALSHA.
+
+Only the RPC's commands count: the data guard's health probe (one HGETALL of `<service>:data-epoch`
+every HEALTH_PROBE_INTERVAL_S, from the same process) runs on its own clock and is left out.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,32 @@ from balance.v1 import balance_service_pb2 as bpb
 from balance.v1 import balance_service_pb2_grpc as bgrpc
 
 from bench import cases
-from bench.capture import from_ports, monitor_while, per_call, script_call
+from bench.capture import Command, from_ports, monitor_while, per_call, script_call
+from bench.pki import Pki
 from bench.procfs import local_tcp_ports
 from bench.seed import Unavailable, call, credit, describe, new_request_id
 
+DATA_GUARD_KEY_SUFFIX = ":data-epoch"  # svckit.data_guard.DataGuard's key, `<service>:data-epoch`
 
-def capture(addr: str, pid: int, redis_url: str, calls: int = 5) -> tuple[dict, dict | None]:
+
+def is_health_probe(command: Command) -> bool:
+    """The data guard's probe: a top-level read of the epoch hash (HGETALL), never part of an RPC."""
+    return (
+        not command.from_script
+        and command.name == "HGETALL"
+        and len(command.args) == 2
+        and command.args[1].endswith(DATA_GUARD_KEY_SUFFIX)
+    )
+
+
+def capture(addr: str, pid: int, redis_url: str, pki: Pki, calls: int = 5) -> tuple[dict, dict | None]:
     """Commands balance_svc (process `pid`) sends per Debit, Credit, GetBalance, CreateHold and
-    CaptureHold, and Debit's exact EVALSHA."""
+    CaptureHold, and Debit's exact EVALSHA; each RPC as the identity the policy lets call it."""
     found: dict[str, dict] = {}
     debit_spec = None
-    with grpc.insecure_channel(addr) as channel:
+    with pki.channel(addr, "storefront") as channel, pki.channel(addr, "payment") as payment_channel:
         stub = bgrpc.BalanceServiceStub(channel)
+        payment = bgrpc.BalanceServiceStub(payment_channel)
         account = cases.HOT_ACCOUNT
         rids: list[str] = []
 
@@ -56,7 +74,7 @@ def capture(addr: str, pid: int, redis_url: str, calls: int = 5) -> tuple[dict, 
 
         actions = {
             "Debit": debit,
-            "Credit": lambda: [credit(stub, account, 1) for _ in range(calls)],
+            "Credit": lambda: [credit(payment, account, 1) for _ in range(calls)],
             "GetBalance": lambda: [
                 call(stub.GetBalance, bpb.GetBalanceRequest(account_id=account)) for _ in range(calls)
             ],
@@ -66,7 +84,8 @@ def capture(addr: str, pid: int, redis_url: str, calls: int = 5) -> tuple[dict, 
         for name, action in actions.items():
             try:
                 action()  # unwatched first: the first call after a start also loads the script
-                commands = from_ports(monitor_while(redis_url, action), local_tcp_ports(pid))
+                seen = from_ports(monitor_while(redis_url, action), local_tcp_ports(pid))
+                commands = [c for c in seen if not is_health_probe(c)]
             except (Unavailable, grpc.RpcError) as exc:
                 found[name] = {"unavailable": str(exc) if isinstance(exc, Unavailable) else describe(exc)}
                 continue

@@ -24,6 +24,9 @@ from bench import baselines, chart, report, round_trips, seed
 from bench.cases import BY_NAME, CASES
 from bench.procs import Stack, python_module
 
+CLIENTS = ("lean", "grpc-aio")
+GRPC_TARGETS = ("empty", "balance", "pricing", "payment")
+
 _LOADGEN_SLACK_S = 60.0
 
 
@@ -40,6 +43,14 @@ class Plan:
     client_uvloop: bool
     server_uvloop: bool
     log_level: str | None
+    client: str = "lean"
+    client_processes: int = 1
+    cross_check: tuple[str, ...] = ()
+    cross_check_concurrency: tuple[int, ...] = (16,)
+
+    @property
+    def other_client(self) -> str:
+        return next(c for c in CLIENTS if c != self.client)
 
 
 def parse_args(argv: list[str] | None) -> tuple[Plan, Path]:
@@ -53,7 +64,25 @@ def parse_args(argv: list[str] | None) -> tuple[Plan, Path]:
     parser.add_argument("--duration", type=float, help="measured seconds per run (default 3)")
     parser.add_argument("--scale", help="accounts preloaded for the scale runs (default 1000,100000,1000000)")
     parser.add_argument(
-        "--client-loop", choices=["uvloop", "asyncio"], default="uvloop", help="load generator's loop"
+        "--client",
+        choices=CLIENTS,
+        default="lean",
+        help="gRPC load generator: lean (the default: bench.lean, prebuilt HTTP/2 frames) or grpc-aio"
+        " (bench.loadgen)",
+    )
+    parser.add_argument(
+        "--client-processes", type=int, default=1, help="lean generator's processes, one connection each"
+    )
+    parser.add_argument(
+        "--cross-check",
+        default="empty,debit_spread",
+        help="cases also run with the other client, as a cross-check ('' for none; default %(default)s)",
+    )
+    parser.add_argument(
+        "--cross-check-concurrency", default="16", help="their calls in flight (default %(default)s)"
+    )
+    parser.add_argument(
+        "--client-loop", choices=["uvloop", "asyncio"], default="uvloop", help="grpc-aio generator's loop"
     )
     parser.add_argument(
         "--server-loop",
@@ -68,8 +97,13 @@ def parse_args(argv: list[str] | None) -> tuple[Plan, Path]:
     def ints(text: str | None, default: str) -> tuple[int, ...]:
         return tuple(int(x) for x in (text or default).split(","))
 
+    chosen = tuple((args.cases or ",".join(BY_NAME)).split(","))
+    checked = tuple(c for c in args.cross_check.split(",") if c)
+    unknown = (set(chosen) | set(checked)) - set(BY_NAME)
+    if unknown:
+        parser.error(f"unknown cases: {', '.join(sorted(unknown))}")
     plan = Plan(
-        cases=tuple((args.cases or ",".join(BY_NAME)).split(",")),
+        cases=chosen,
         concurrency=ints(args.concurrency, "16" if smoke else "1,16,64"),
         runs=args.runs or (1 if smoke else 3),
         warmup_s=args.warmup if args.warmup is not None else (0.2 if smoke else 1.0),
@@ -80,10 +114,12 @@ def parse_args(argv: list[str] | None) -> tuple[Plan, Path]:
         client_uvloop=args.client_loop == "uvloop" and _has("uvloop"),
         server_uvloop=args.server_loop == "uvloop",
         log_level=args.log_level,
+        client=args.client,
+        client_processes=args.client_processes,
+        # Only gRPC cases have two clients, and only the chosen cases run.
+        cross_check=tuple(c for c in checked if c in chosen and BY_NAME[c].target in GRPC_TARGETS),
+        cross_check_concurrency=ints(args.cross_check_concurrency, "16"),
     )
-    unknown = set(plan.cases) - set(BY_NAME)
-    if unknown:
-        parser.error(f"unknown cases: {', '.join(sorted(unknown))}")
     return plan, args.out
 
 
@@ -100,7 +136,8 @@ class Bench:
 
     def __init__(self, stack: Stack, plan: Plan, workdir: Path) -> None:
         self.stack, self.plan, self.workdir = stack, plan, workdir
-        assert stack.redis is not None
+        assert stack.redis is not None and stack.pki is not None
+        self.pki = stack.pki
         self.redis_url, self.redis_pid = stack.redis.url, stack.redis.pid
         self.redis = redis.Redis.from_url(self.redis_url)
         self.unavailable: dict[str, str] = {}
@@ -109,7 +146,8 @@ class Bench:
         self.debit: dict | None = None
         self.spec_path = workdir / "redis_py_spec.json"
         self.cloner: seed.Cloner | None = None
-        self.samples: dict[tuple[str, int], list[dict]] = defaultdict(list)
+        self.failed: dict[tuple[str, str], str] = {}  # (case, client) whose run failed: not run again
+        self.samples: dict[tuple[str, str, int], list[dict]] = defaultdict(list)
         self.scale: list[dict] = []
 
     # -- setup -------------------------------------------------------------------------------
@@ -120,12 +158,12 @@ class Bench:
             for case in CASES:
                 if case.target == name or (name == "balance" and case.target in ("redis", "redis-benchmark")):
                     self.unavailable[case.name] = f"{name} did not start: {reason.splitlines()[0]}"
-        pricing = self.stack.addrs["pricing"]
-        self._step("pricing", lambda: seed.seed_pricing(pricing), ("quote", "quote_code"), "pricing")
+        pricing, balance, pki = self.stack.addrs["pricing"], self.stack.addrs["balance"], self.pki
+        self._step("pricing", lambda: seed.seed_pricing(pricing, pki), ("quote", "quote_code"), "pricing")
         if "quote" in self.unavailable:
             self.unavailable.setdefault("checkout", f"needs pricing: {self.unavailable['quote']}")
         balance_cases = [c.name for c in CASES if c.target in ("balance", "redis", "redis-benchmark")]
-        if self._step("balance", lambda: seed.seed_balance(self.stack.addrs["balance"]), balance_cases):
+        if self._step("balance", lambda: seed.seed_balance(balance, pki), balance_cases):
             self._step("preload", self._preload, ["debit_spread", "redis_py", "script_pipe"])
             self._step("memory", self._measure_memory, [])
             self._step("round trips", self._capture, ["redis_py", "script_pipe", "redis_benchmark"])
@@ -153,11 +191,11 @@ class Bench:
 
     def _measure_memory(self) -> None:
         addr, entries = self.stack.addrs["balance"], self.plan.memory_entries
-        self.memory = seed.measure_memory(addr, self.redis_url, entries)
+        self.memory = seed.measure_memory(addr, self.redis_url, entries, self.pki)
 
     def _capture(self) -> None:
         addr, pid = self.stack.addrs["balance"], self.stack.pid("balance")
-        self.round_trips, self.debit = round_trips.capture(addr, pid, self.redis_url)
+        self.round_trips, self.debit = round_trips.capture(addr, pid, self.redis_url, self.pki)
         if self.debit is None:
             raise LookupError(f"Debit sent no EVALSHA: {self.round_trips.get('Debit')}")
         self.spec_path.write_text(json.dumps(baselines.redis_py_spec(self.debit)))
@@ -171,38 +209,46 @@ class Bench:
     def commandstats(self) -> dict:
         return self.redis.info("commandstats")
 
-    def sample(self, case: str, concurrency: int, accounts: int) -> dict:
+    def sample(self, case: str, concurrency: int, accounts: int, client: str | None = None) -> dict:
         if case == "redis_benchmark":
             return self._redis_benchmark(concurrency)
         before = self.commandstats()
-        result = self._loadgen(case, concurrency, accounts)
+        result = self._loadgen(case, concurrency, accounts, client or self.plan.client)
         if "count" in result:
             result["redis_commands"] = report.commands_per_call(
                 before, self.commandstats(), result["total_calls"]
             )
         return result
 
-    def loadgen_argv(self, case: str, concurrency: int, accounts: int, duration_s: float) -> list[str]:
+    def loadgen_argv(
+        self, case: str, concurrency: int, accounts: int, duration_s: float, client: str | None = None
+    ) -> list[str]:
+        """The load generator's command: bench.loadgen for Redis cases and the grpc-aio client, else
+        bench.lean; gRPC clients present the certificate of the identity the case needs."""
         target = BY_NAME[case].target
         watch = {"redis": self.redis_pid}
+        module, uvloop = "bench.loadgen", self.plan.client_uvloop
         if target == "redis":
             where = ["--redis-url", self.redis_url, "--redis-spec", str(self.spec_path)]
         else:
-            where = ["--target", self.stack.addrs[target]]
+            where = ["--target", self.stack.addrs[target], *self.pki.tls_args(BY_NAME[case].identity)]
             watch["server"] = self.stack.pid(target)
             if case == "checkout":  # its dependencies' CPU counts towards the machine's load
                 watch |= {"pricing": self.stack.pid("pricing"), "stripe": self.stack.pid("stripe")}
+            if (client or self.plan.client) == "lean":
+                module, uvloop = "bench.lean", False
+                where += ["--processes", str(self.plan.client_processes)]
         return python_module(
-            "bench.loadgen",
+            module,
             *("--case", case, "--concurrency", str(concurrency), "--accounts", str(accounts)),
             *("--warmup", str(self.plan.warmup_s), "--duration", str(duration_s)),
             *where,
             *(a for name, pid in watch.items() for a in ("--watch", f"{name}={pid}")),
-            uvloop=self.plan.client_uvloop,
+            uvloop=uvloop,
         )
 
-    def _loadgen(self, case: str, concurrency: int, accounts: int) -> dict:
-        argv = self.loadgen_argv(case, concurrency, accounts, self.plan.duration_s)
+    def _loadgen(self, case: str, concurrency: int, accounts: int, client: str) -> dict:
+        argv = self.loadgen_argv(case, concurrency, accounts, self.plan.duration_s, client)
         timeout = self.plan.warmup_s + self.plan.duration_s + _LOADGEN_SLACK_S
         try:
             out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
@@ -226,16 +272,24 @@ class Bench:
         result["redis_commands"] = report.commands_per_call(before, self.commandstats(), requests)
         return result | {"case": "redis_benchmark", "concurrency": concurrency}
 
+    def matrix(self) -> list[tuple[str, str, int]]:
+        """(case, client, concurrency) of one run: every case with the chosen client, then the
+        cross-checks with the other one."""
+        plan = self.plan
+        rows = [(case, plan.client, conc) for case in plan.cases for conc in plan.concurrency]
+        other, checked = plan.other_client, plan.cross_check_concurrency
+        return rows + [(case, other, conc) for case in plan.cross_check for conc in checked]
+
     def run_matrix(self) -> None:
         # Runs interleave (run 1 of every case, then run 2 ...) so drift in machine load hits all alike.
         for run in range(1, self.plan.runs + 1):
-            for case in self.plan.cases:
-                for concurrency in self.plan.concurrency:
-                    if case in self.unavailable:
-                        break
-                    result = self.sample(case, concurrency, self.accounts)
-                    self._note(f"run {run}/{self.plan.runs} {case} @{concurrency}", case, result)
-                    self.samples[(case, concurrency)].append(result)
+            for case, client, concurrency in self.matrix():
+                if case in self.unavailable or (case, client) in self.failed:
+                    continue
+                result = self.sample(case, concurrency, self.accounts, client)
+                label = case if client == self.plan.client else f"{case} [{client}]"
+                self._note(f"run {run}/{self.plan.runs} {label} @{concurrency}", case, client, result)
+                self.samples[(case, client, concurrency)].append(result)
 
     def run_scale(self) -> None:
         if "debit_spread" not in self.plan.cases or self.cloner is None or "debit_spread" in self.unavailable:
@@ -251,7 +305,7 @@ class Bench:
             runs = []
             for run in range(1, self.plan.runs + 1):
                 result = self.sample("debit_spread", self.plan.scale_concurrency, accounts)
-                self._note(f"scale {accounts:,} run {run}", "debit_spread", result)
+                self._note(f"scale {accounts:,} run {run}", "debit_spread", self.plan.client, result)
                 runs.append(result)
             self.scale.append(
                 report.summarize(runs)
@@ -264,10 +318,10 @@ class Bench:
                 }
             )
 
-    def _note(self, label: str, case: str, result: dict) -> None:
+    def _note(self, label: str, case: str, client: str, result: dict) -> None:
         if "unavailable" in result or "error" in result:
             reason = result.get("unavailable") or result["error"]
-            self.unavailable[case] = reason
+            self.failed[(case, client)] = reason
             _say(f"{label}: {'unavailable' if 'unavailable' in result else 'error'}: {reason}")
             if "error" in result:
                 self._show_log(BY_NAME[case].target)
@@ -284,19 +338,20 @@ class Bench:
     # -- results -----------------------------------------------------------------------------
 
     def results(self) -> list[dict]:
-        rows = []
-        for case in self.plan.cases:
-            for concurrency in self.plan.concurrency:
-                samples = self.samples.get((case, concurrency))
-                if samples:
-                    summary = report.summarize(samples)
-                elif case in self.unavailable:
-                    summary = {"status": "unavailable", "reason": self.unavailable[case]}
-                else:
-                    continue
-                rows.append({"case": case, "concurrency": concurrency, **summary, "samples": samples or []})
-                if summary["status"] == "unavailable" and not samples:
-                    break  # one line per unavailable case is enough
+        rows, said = [], set()
+        for case, client, concurrency in self.matrix():
+            samples = self.samples.get((case, client, concurrency))
+            if samples:
+                summary = report.summarize(samples)
+            elif (reason := self.unavailable.get(case) or self.failed.get((case, client))) is not None:
+                if (case, client) in said:
+                    continue  # one line per unavailable case is enough
+                said.add((case, client))
+                summary = {"status": "unavailable", "reason": reason}
+            else:
+                continue
+            row = {"case": case, "client": client, "concurrency": concurrency, **summary}
+            rows.append(row | {"cross_check": client != self.plan.client, "samples": samples or []})
         report.add_ratios(rows)
         return rows
 
@@ -333,7 +388,7 @@ def _meta(plan: Plan, stack_redis_version: str) -> dict:
         "cpu_model": cpu_model,
         "load_average_at_start": os.getloadavg(),  # other work on the machine skews every number
         "python": platform.python_version(),
-        "packages": {d: version(d) for d in ("grpcio", "protobuf", "redis", "hiredis", "uvloop")},
+        "packages": {d: version(d) for d in ("grpcio", "protobuf", "redis", "hiredis", "uvloop", "hpack")},
         "redis_server": stack_redis_version,
         "redis_appendonly": False,
         "plan": asdict(plan),
@@ -358,7 +413,8 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 bench.close()
     rows = bench.results()
-    checks = report.targets(rows, bench.round_trips, bench.scale)
+    primary = [r for r in rows if not r["cross_check"]]  # the targets and the chart: the chosen client
+    checks = report.targets(primary, bench.round_trips, bench.scale)
     doc = {
         "meta": meta,
         "results": rows,
@@ -373,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / f"{stamp}.json"
     json_path.write_text(json.dumps(doc, indent=2, default=str))
-    png = chart.draw(rows, bench.scale, out_dir / f"{stamp}.png")
+    png = chart.draw(primary, bench.scale, out_dir / f"{stamp}.png")
     print(f"wrote {json_path}" + (f" and {png}" if png else " (no chart: matplotlib is not installed)"))
     failed = [f"{r['case']}@{r['concurrency']}" for r in rows if r["status"] in ("error", "errors")]
     failed += [f"scale {s['accounts']}" for s in bench.scale if s["status"] in ("error", "errors")]

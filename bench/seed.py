@@ -12,7 +12,7 @@ from pricing.v1 import pricing_service_pb2 as qpb
 from pricing.v1 import pricing_service_pb2_grpc as qgrpc
 
 from bench import cases
-from bench.procs import ADMIN_TOKEN
+from bench.pki import ADMIN_TOKEN, TOOLS, Pki
 
 ADMIN = (("authorization", f"Bearer {ADMIN_TOKEN}"),)
 # Enough that no run of hot-account debits can drain it.
@@ -36,9 +36,9 @@ def call(method, request, **kwargs):
         raise
 
 
-def seed_pricing(addr: str) -> None:
-    """One product priced in RRP mode and one 10 % code, written with the admin API."""
-    with grpc.insecure_channel(addr) as channel:
+def seed_pricing(addr: str, pki: Pki) -> None:
+    """One product priced in RRP mode and one 10 % code, written with the admin API (the admin token)."""
+    with pki.channel(addr, TOOLS) as channel:
         stub = qgrpc.PricingServiceStub(channel)
         current = call(stub.GetPricingConfig, qpb.GetPricingConfigRequest(), metadata=ADMIN).config
         product = qpb.Product(
@@ -72,6 +72,7 @@ def seed_pricing(addr: str) -> None:
 
 
 def credit(stub: bgrpc.BalanceServiceStub, account: str, amount_minor: int) -> bpb.CreditResponse:
+    """A top-up: `stub`'s channel must present the payment identity, the one the policy lets top up."""
     return call(
         stub.Credit,
         bpb.CreditRequest(
@@ -84,9 +85,9 @@ def credit(stub: bgrpc.BalanceServiceStub, account: str, amount_minor: int) -> b
     )
 
 
-def seed_balance(addr: str) -> None:
+def seed_balance(addr: str, pki: Pki) -> None:
     """The hot account and the template account that preloading clones, each with one credit."""
-    with grpc.insecure_channel(addr) as channel:
+    with pki.channel(addr, "payment") as channel:
         stub = bgrpc.BalanceServiceStub(channel)
         for account in (cases.HOT_ACCOUNT, cases.TEMPLATE_ACCOUNT):
             credit(stub, account, PRELOAD_MINOR)
@@ -107,10 +108,10 @@ def memory_by_kind(client: redis.Redis, account: str) -> dict[str, int]:
     return kinds
 
 
-def measure_memory(addr: str, redis_url: str, entries: int) -> dict:
+def measure_memory(addr: str, redis_url: str, entries: int, pki: Pki) -> dict:
     """Bytes of an account with one credit, and what each further credit adds, by kind of key."""
     client = redis.Redis.from_url(redis_url)
-    with grpc.insecure_channel(addr) as channel:
+    with pki.channel(addr, "payment") as channel:
         stub = bgrpc.BalanceServiceStub(channel)
         credit(stub, cases.MEMORY_ACCOUNT, PRELOAD_MINOR)
         keys = len(account_keys(client, cases.MEMORY_ACCOUNT))
