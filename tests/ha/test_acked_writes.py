@@ -4,14 +4,18 @@ a real Sentinel group and a real Cluster with replicas; a slot being migrated is
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
 from redis.crc import key_slot
+from redis.retry import Retry
 
 from balance_svc.config import Settings as BalanceSettings
 from balance_svc.server import create_server as create_balance
@@ -189,10 +193,14 @@ async def test_acked_scripts_and_writes_follow_a_slot_being_migrated(cluster_wit
             assert await incr(keys=[f"{{{tag}}}:new"]) == 1
             await acked_writes(client, ("SET", f"{{{tag}}}:plain", "v"))
 
-            assert source_node.cluster("COUNTKEYSINSLOT", slot) == 1
-            assert target_node.cluster("COUNTKEYSINSLOT", slot) == 2
+            assert _keys_in(source_node, slot) == {f"{{{tag}}}:stays"}
+            assert _keys_in(target_node, slot) == {f"{{{tag}}}:new", f"{{{tag}}}:plain"}
     finally:
         await client.aclose()
+
+
+def _keys_in(node: redis.Redis, slot: int) -> set[str]:
+    return {k.decode() if isinstance(k, bytes) else k for k in node.cluster("GETKEYSINSLOT", slot, 100)}
 
 
 async def test_more_replicas_than_acks_is_warned_at_startup_before_any_write(tmp_path, caplog, start_server):
@@ -218,3 +226,64 @@ def _wait_for_replicas(port: int, count: int) -> None:
     with redis.Redis(host=HOST, port=port) as primary:
         while int(primary.info("replication")["connected_slaves"]) < count:
             time.sleep(0.05)
+
+
+_ONCE = (
+    "if redis.call('exists', KEYS[1]) == 1 then return 'replayed' end "
+    "redis.call('set', KEYS[1], 'v') return 'applied'"
+)
+
+
+@contextlib.contextmanager
+def _replica_asleep(port: int, seconds: float = 3.0) -> Iterator[None]:
+    """The replica stays connected but applies nothing (DEBUG SLEEP): it falls behind, unlike a cut link."""
+    with (
+        redis.Redis(host=HOST, port=port, socket_timeout=seconds + 5) as sleeper,
+        redis.Redis(host=HOST, port=port, socket_timeout=0.05, retry=Retry(NoBackoff(), 0)) as probe,
+    ):
+        probe.ping()  # connected now: a connection's handshake would wait out the sleep
+        thread = threading.Thread(target=sleeper.execute_command, args=("DEBUG", "SLEEP", seconds))
+        thread.start()
+        while thread.is_alive():  # until the replica stops answering
+            try:
+                probe.ping()
+            except redis.TimeoutError:
+                break
+            time.sleep(0.01)
+        assert thread.is_alive(), "the replica never went to sleep"
+        try:
+            yield
+        finally:
+            thread.join()
+
+
+async def test_a_retry_that_writes_nothing_still_waits_until_the_replica_holds_the_first_attempt(tmp_path):
+    """WAIT counts from the offset at this connection's last command, read or write (Redis sets it for
+    every command), and the replayed call rides just before it: so it cannot confirm an older write only."""
+    with RedisProcess(tmp_path / "primary") as primary:
+        replica_args = ["--replicaof", HOST, str(primary.port), "--enable-debug-command", "yes"]
+        with RedisProcess(tmp_path / "replica", extra_args=replica_args) as replica:
+            wait_until_replicated(primary.port)
+            settings = CommonSettings(
+                redis_url=primary.url, redis_min_replica_acks=1, redis_replica_ack_timeout_ms=200
+            )
+            first, other = connect(settings), connect(settings)  # say, two processes of one service
+            try:
+                once_first, once_other = script_factory(first)(_ONCE), script_factory(other)(_ONCE)
+                assert (
+                    await once_other(keys=["warm-up"]) == b"applied"
+                )  # other's connection: a confirmed write
+                with _replica_asleep(replica.port):
+                    with pytest.raises(ReplicationUnconfirmed):
+                        await once_first(keys=["request-1"])
+                    with pytest.raises(
+                        ReplicationUnconfirmed
+                    ):  # the retry elsewhere finds it and writes nothing
+                        await once_other(keys=["request-1"])
+                    with pytest.raises(ReplicationUnconfirmed):  # likewise a plain write that changes nothing
+                        await acked_writes(other, ("HSETNX", "warm-up:hash", "field", "v"))
+                wait_until_replicated(primary.port)
+                assert await once_other(keys=["request-1"]) == b"replayed"
+            finally:
+                await first.aclose()
+                await other.aclose()
