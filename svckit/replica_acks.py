@@ -158,8 +158,10 @@ async def acked_writes(client: Redis | RedisCluster, *commands: Command) -> list
 
 
 async def _with_wait(client: Redis, acks: ReplicaAcks, commands: Sequence[Command]) -> list[object]:
-    """The commands and WAIT in one pipeline: WAIT counts the replicas holding this connection's last
-    write, so it must follow on the same connection, and a pipeline resent after a drop resends both."""
+    """The commands and WAIT in one pipeline. WAIT counts the replicas that reached the replication offset
+    of this connection's last command, read or write: so it must follow the commands on their connection,
+    and then it also covers a retry's first attempt when the retry itself changes nothing. A pipeline
+    resent after a drop resends both."""
     waitaof = await acks.probe(client.execute_command)
     wait_ms = acks.wait_ms()
     async with client.pipeline(transaction=False) as pipe:
