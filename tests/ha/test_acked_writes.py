@@ -147,7 +147,6 @@ async def test_a_plain_write_sends_wait_behind_it_only_with_acks(acks, tmp_path)
                 writes = _plain_writes(client)
                 del writes["data guard epoch"]  # reads around its write
                 for name, write in writes.items():
-                    await write()  # the first write asks whether WAITAOF exists, once
                     proxy.commands.clear()
                     await write()
                     sent = [c[0].upper() for c in proxy.commands if c[0].upper() not in _HOUSEKEEPING]
