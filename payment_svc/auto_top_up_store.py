@@ -9,6 +9,7 @@ from typing import Any
 from payment_svc.script_reply import named, text
 from svckit.errors import RequestIdReused
 from svckit.redis_client import RedisClient, register_scripts, tagged_key
+from svckit.replica_acks import acked_writes
 
 DEFAULT_PERIOD_S = 30 * 86400  # the spend cap's period while the account sets none
 
@@ -119,9 +120,13 @@ class AutoTopUpStore:
         return _auto_top_up(account_id, raw)
 
     async def lock(self, account_id: str, order_id: str) -> bool:
-        """Takes the account's single-flight lock for the top-up `order_id`; True if it holds it now."""
+        """Takes the account's single-flight lock for the top-up `order_id`; True if it holds it now.
+
+        Taken with the replicas' confirmation when acks are on: a lock lost in a failover would let a
+        second top-up charge the card at once."""
         key = _keys(account_id, "lock")[2]
-        if await self._redis.set(key, order_id, nx=True, px=self._lock_ttl_ms):
+        [taken] = await acked_writes(self._redis, ("SET", key, order_id, "NX", "PX", self._lock_ttl_ms))
+        if taken:
             return True
         holder = await self._redis.get(key)
         return holder is not None and text(holder) == order_id

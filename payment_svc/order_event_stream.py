@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from redis.typing import EncodableT, FieldT
-
 from payment_svc.orders import Order
 from svckit.redis_client import RedisClient
+from svckit.replica_acks import acked_writes
 
 
 class OrderEventStream:
@@ -21,7 +20,8 @@ class OrderEventStream:
         self._maxlen = maxlen
 
     async def publish(self, order: Order, event_type: str) -> None:
-        fields: dict[FieldT, EncodableT] = {
+        """Returns once the replicas hold the entry when acks are on, so a failover cannot drop it."""
+        fields: dict[str, str | int] = {
             "type": event_type,
             "order_id": order.order_id,
             "account_id": order.account_id,
@@ -31,4 +31,5 @@ class OrderEventStream:
             "discount_code": order.discount_code,
             "stripe_payment_intent_id": order.stripe_payment_intent_id,
         }
-        await self._redis.xadd(self._stream, fields, maxlen=self._maxlen, approximate=True)
+        entry = [word for field_and_value in fields.items() for word in field_and_value]
+        await acked_writes(self._redis, ("XADD", self._stream, "MAXLEN", "~", self._maxlen, "*", *entry))

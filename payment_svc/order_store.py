@@ -14,6 +14,7 @@ from payment_svc.orders import ENTERED_FROM, Kind, Order, Status
 from payment_svc.script_reply import flat_pairs, named, text, texts
 from svckit.errors import RequestIdReused
 from svckit.redis_client import RedisClient, register_scripts, tagged_key
+from svckit.replica_acks import acked_writes
 
 _PENDING_ORDERS = "pay:pending_orders"
 
@@ -195,7 +196,8 @@ class OrderStore:
       (members leave when the order closes).
     - `pay:session_order:{<checkout_session_id>}` string, no TTL: the order a Checkout Session was opened for.
     - `pay:intent_order:{<payment_intent_id>}` string, no TTL: the order a PaymentIntent pays.
-    Every script touches one order hash only, so each runs on that order's slot.
+    Every script touches one order hash only, so each runs on that order's slot. With replica acks on,
+    every write but unlist_pending's returns once the replicas hold it (scripts and plain writes alike).
     """
 
     def __init__(self, redis: RedisClient) -> None:
@@ -284,14 +286,15 @@ class OrderStore:
 
     async def record_refund_id(self, order_id: str, request_id: str, request: RefundRequest) -> None:
         value = f"{request.fingerprint}|{request.amount_minor}|{request.stripe_refund_id}"
-        await self._redis.hset(_order_key(order_id), f"refund_request:{request_id}", value)
+        await acked_writes(self._redis, ("HSET", _order_key(order_id), f"refund_request:{request_id}", value))
 
     async def index(self, order: Order) -> None:
         """Lists the order for its account and, while open, for the sweeper; idempotent."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zadd(_account_orders_key(order.account_id), {order.order_id: order.create_ms})
-            pipe.zadd(_PENDING_ORDERS, {order.order_id: order.create_ms})
-            await pipe.execute()
+        await acked_writes(
+            self._redis,
+            ("ZADD", _account_orders_key(order.account_id), order.create_ms, order.order_id),
+            ("ZADD", _PENDING_ORDERS, order.create_ms, order.order_id),
+        )
 
     async def renew_session_expiry(self, order_id: str, seen_s: int, proposed_s: int) -> int:
         """The expires_at for the order's next session: `proposed_s` if nobody renewed `seen_s` first."""
@@ -300,16 +303,13 @@ class OrderStore:
 
     async def bump_code_attempt(self, order_id: str) -> None:
         """After a released reservation, the next reservation is a new request to pricing_svc."""
-        await self._redis.hincrby(_order_key(order_id), "code_attempt", 1)
+        await acked_writes(self._redis, ("HINCRBY", _order_key(order_id), "code_attempt", 1))
 
     async def link(self, order_id: str, *, session_id: str = "", payment_intent_id: str = "") -> None:
         """Remembers which order a Stripe object was created for; events find orders only this way."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            if session_id:
-                pipe.set(_session_order_key(session_id), order_id)
-            if payment_intent_id:
-                pipe.set(_intent_order_key(payment_intent_id), order_id)
-            await pipe.execute()
+        keys = [_session_order_key(session_id)] if session_id else []
+        keys += [_intent_order_key(payment_intent_id)] if payment_intent_id else []
+        await acked_writes(self._redis, *(("SET", key, order_id) for key in keys))
 
     async def order_for_session(self, session_id: str) -> str | None:
         return await self._text(_session_order_key(session_id))
@@ -346,6 +346,7 @@ class OrderStore:
         await self._run("refund_revert_done", order_id, generation, now_ms)
 
     async def unlist_pending(self, order_id: str) -> None:
+        """Not confirmed by the replicas: if a failover loses it, the sweeper sees a closed order again."""
         await self._redis.zrem(_PENDING_ORDERS, order_id)
 
     async def pending_before(self, before_ms: int, limit: int) -> list[str]:

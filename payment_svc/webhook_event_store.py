@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from payment_svc.script_reply import text
 from svckit.redis_client import RedisClient, tagged_key
+from svckit.replica_acks import acked_writes
 
 
 def _key(event_id: str) -> str:
@@ -25,4 +26,5 @@ class WebhookEventStore:
         return None if value is None else text(value)
 
     async def record(self, event_id: str, outcome: str) -> None:
-        await self._redis.set(_key(event_id), outcome, ex=self._ttl_s)
+        """Confirmed by the replicas when acks are on: a lost record would let a redelivery act again."""
+        await acked_writes(self._redis, ("SET", _key(event_id), outcome, "EX", self._ttl_s))

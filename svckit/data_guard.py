@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from svckit import redis_metrics
 from svckit.errors import FailedPrecondition, Unavailable
+from svckit.replica_acks import acked_writes, inspect_replication
 
 log = logging.getLogger("data_guard")
 
@@ -89,14 +90,20 @@ class DataGuard:
             )
 
     async def check(self) -> None:
-        """The health probe: one read of the epoch, which also proves that Redis answers."""
-        fields = await self._read()
-        if self._epoch is None:  # this process's first look: adopt the epoch, or found one
+        """The health probe: one read of the epoch, which also proves that Redis answers.
+
+        The first look also inspects the replicas when replica acks are on (warnings at startup), and
+        founds the epoch with a write the replicas confirm: a failover must not make it vanish.
+        """
+        if self._epoch is None:  # this process's first look (at startup): adopt the epoch, or found one
+            await inspect_replication(self._redis)
+            fields = await self._read()
             if "epoch" not in fields:
-                await self._redis.hsetnx(self._key, "epoch", os.urandom(8).hex())
+                await acked_writes(self._redis, ("HSETNX", self._key, "epoch", os.urandom(8).hex()))
                 fields = await self._read()
             self._epoch = fields["epoch"]
             return
+        fields = await self._read()
         current = fields.get("epoch")
         if current == self._epoch:
             return
@@ -120,7 +127,9 @@ class DataGuard:
         # so that other processes notice the acknowledgement.
         epoch = current if current not in (None, self._epoch) else os.urandom(8).hex()
         record = {"by": by, "at_ms": time.time_ns() // 1_000_000, "note": note, "evidence": loss.evidence}
-        await self._redis.hset(self._key, mapping={"epoch": epoch, f"ack:{self._epoch}": json.dumps(record)})
+        await acked_writes(
+            self._redis, ("HSET", self._key, "epoch", epoch, f"ack:{self._epoch}", json.dumps(record))
+        )
         log.warning("data loss acknowledged", extra={"by": by, "note": note, "epoch": epoch})
         self._epoch = epoch
         self._cleared()

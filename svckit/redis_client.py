@@ -309,8 +309,7 @@ def script_factory(client: RedisClient, pipe: ScriptPipe | None = None) -> Calla
     if acks is None:
         return client.register_script
     if isinstance(client, RedisCluster):
-        ceiling_s = getattr(client, "ceiling_s", _CEILING_FALLBACK_S)
-        return lambda text: AckedClusterScript(client, text, acks, ceiling_s)
+        return lambda text: AckedClusterScript(client, text, acks)
     return lambda text: AckedScript(client, text, acks)
 
 

@@ -9,16 +9,10 @@ from redis.crc import key_slot
 
 from balance_svc.config import Settings
 from balance_svc.server import create_server
-from devtools.redis_procs import CLUSTER_SLOTS, RedisCluster, wait_until_replicated
+from devtools.redis_procs import CLUSTER_SLOTS, wait_until_replicated
 from tests.balance.support import Balances, refused
 from tests.conftest import base_settings
 from tests.ha.failover import ClusterTopology, failover_under_load
-
-
-@pytest.fixture
-def cluster_with_replicas(tmp_path) -> RedisCluster:
-    with RedisCluster(tmp_path, replicas=True, appendfsync="always") as cluster:
-        yield cluster
 
 
 @pytest.fixture

@@ -17,12 +17,6 @@ from tests.ha.failover import SentinelTopology, failover_under_load, sentinel_se
 
 
 @pytest.fixture
-def sentinel_group(tmp_path) -> SentinelGroup:
-    with SentinelGroup(tmp_path) as group:
-        yield group
-
-
-@pytest.fixture
 def start_sentinel_balances(start_server, channel_to):
     async def _start(group: SentinelGroup, acks: int) -> Balances:
         addr = await start_server(create_server, sentinel_settings(group, acks))
