@@ -8,6 +8,7 @@ from google.protobuf.json_format import MessageToJson
 from balance_svc.model import LowBalanceCrossing
 from svckit.logs import correlation_id_var
 from svckit.redis_client import RedisClient
+from svckit.replica_acks import acked_writes
 
 # The entry's one field. It holds the message's ProtoJSON, not its binary form: payment_svc (like
 # redis-cli) reads with decode_responses, which cannot read arbitrary bytes, and JSON stays legible in
@@ -27,4 +28,6 @@ async def publish(redis: RedisClient, stream: str, crossing: LowBalanceCrossing,
     text = MessageToJson(
         event, preserving_proto_field_name=True, indent=None, always_print_fields_with_no_presence=True
     )
-    await redis.xadd(stream, {EVENT_FIELD: text}, maxlen=maxlen, approximate=True)
+    # Confirmed by replicas like the debit that crossed: a failover must not lose the signal that
+    # triggers an auto top-up after the caller was told the debit went through.
+    await acked_writes(redis, ("XADD", stream, "MAXLEN", "~", maxlen, "*", EVENT_FIELD, text))

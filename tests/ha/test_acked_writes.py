@@ -17,7 +17,9 @@ from redis.backoff import NoBackoff
 from redis.crc import key_slot
 from redis.retry import Retry
 
+from balance_svc import events
 from balance_svc.config import Settings as BalanceSettings
+from balance_svc.model import LowBalanceCrossing
 from balance_svc.server import create_server as create_balance
 from devtools.redis_procs import (
     CLUSTER_SLOTS,
@@ -45,7 +47,8 @@ _INCR = "return redis.call('incr', KEYS[1])"
 
 
 def _plain_writes(client: RedisClient) -> dict[str, Callable[[], Awaitable[object]]]:
-    """Every write of payment_svc's stores that is not a script, and the data guard's epoch."""
+    """Every write of payment_svc's stores that is not a script, balance_svc's low-balance event (it
+    triggers auto top-up) and the data guard's epoch."""
     orders = OrderStore(client)
     customers = CustomerStore(client)
     auto_top_ups = AutoTopUpStore(client, request_ttl_s=60, lock_ttl_s=60)
@@ -62,6 +65,9 @@ def _plain_writes(client: RedisClient) -> dict[str, Callable[[], Awaitable[objec
         "auto top-up lock": lambda: auto_top_ups.lock("acct-1", "ord_a"),
         "order event": lambda: OrderEventStream(client, "payment:order_events", 100).publish(
             _ORDER, "order.paid"
+        ),
+        "low-balance event": lambda: events.publish(
+            client, "balance:low_balance", LowBalanceCrossing("acct-1", "tx_1", "USD", 10, 100), 100
         ),
         "data guard epoch": lambda: DataGuard(client, "payment").check(),
     }
