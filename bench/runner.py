@@ -20,7 +20,7 @@ from pathlib import Path
 import grpc
 import redis
 
-from bench import baselines, chart, report, round_trips, seed
+from bench import baselines, chart, report, round_trips, seed, variants
 from bench.cases import BY_NAME, CASES
 from bench.procs import Stack, python_module
 
@@ -40,6 +40,7 @@ class Plan:
     client_uvloop: bool
     server_uvloop: bool
     log_level: str | None
+    variants: tuple[str, ...]
 
 
 def parse_args(argv: list[str] | None) -> tuple[Plan, Path]:
@@ -62,6 +63,10 @@ def parse_args(argv: list[str] | None) -> tuple[Plan, Path]:
         help="services' loop (uvloop as shipped, or asyncio: UVLOOP=false); the empty server uses it too",
     )
     parser.add_argument("--log-level", help="LOG_LEVEL for the services (default: theirs)")
+    parser.add_argument(
+        "--variants",
+        help=f"balance_svc variants beside the shipped one: none or some of {','.join(variants.BY_NAME)}",
+    )
     args = parser.parse_args(argv)
     smoke = args.smoke
 
@@ -80,10 +85,17 @@ def parse_args(argv: list[str] | None) -> tuple[Plan, Path]:
         client_uvloop=args.client_loop == "uvloop" and _has("uvloop"),
         server_uvloop=args.server_loop == "uvloop",
         log_level=args.log_level,
+        variants=tuple(
+            v
+            for v in (args.variants or ",".join(variants.SMOKE if smoke else variants.BY_NAME)).split(",")
+            if v != "none"
+        ),
     )
     unknown = set(plan.cases) - set(BY_NAME)
     if unknown:
         parser.error(f"unknown cases: {', '.join(sorted(unknown))}")
+    if unknown := set(plan.variants) - set(variants.BY_NAME):
+        parser.error(f"unknown variants: {', '.join(sorted(unknown))}")
     return plan, args.out
 
 
@@ -354,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
                 bench.prepare()
                 bench.run_matrix()
                 bench.run_scale()
+                variant_doc = variants.run(bench, plan.variants)
                 meta["load_average_at_end"] = os.getloadavg()
             finally:
                 bench.close()
@@ -366,10 +379,12 @@ def main(argv: list[str] | None = None) -> int:
         "round_trips": bench.round_trips,
         "memory": bench.memory,
         "targets": checks,
+        "variants": variant_doc,
     }
     print(report.table(rows))
     print(report.extras_text(bench.round_trips, bench.memory, bench.scale))
     print("targets:\n" + report.targets_text(checks))
+    print(variants.text(variant_doc))
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / f"{stamp}.json"
     json_path.write_text(json.dumps(doc, indent=2, default=str))
