@@ -354,50 +354,50 @@ class Variants:
         timeout = plan.warmup_s + _LEAD_S + plan.duration_s + _SLACK_S
         pids = {name: self.stack.pid(name) for name in target.servers}
         with redis.Redis.from_url(target.redis_url) as client:
-            for attempt in range(1, _ATTEMPTS + 1):
-                before = client.info("commandstats")
-                if len(target.servers) == 1:
-                    watch = {"server": pids[target.servers[0]], **target.watch}
-                    argv = load_argv(
-                        self.bench, target.addr, watch, concurrency, self.accounts, plan.warmup_s
-                    )
-                    (result,) = _collect(_launch([argv]), timeout)
-                else:
-                    result = self._shared_port_once(target, concurrency, pids | target.watch, timeout)
-                if "count" not in result:
-                    return result
+            before = client.info("commandstats")
+            if len(target.servers) == 1:
+                watch = {"server": pids[target.servers[0]], **target.watch}
+                argv = load_argv(self.bench, target.addr, watch, concurrency, self.accounts, plan.warmup_s)
+                (result,) = _collect(_launch([argv]), timeout)
+            else:
+                result = self._sample_shared_port(target, concurrency, pids | target.watch, timeout)
+            if "count" in result:
                 after = client.info("commandstats")
                 result["redis_commands"] = report.commands_per_call(before, after, result["total_calls"])
-                result["attempt"] = attempt
-                calls = result.get("per_process_calls")
-                if not calls or min(calls) >= _FAIR_SHARE * sum(calls):
-                    break
-                _say(f"variants {target.name}: the channels landed {calls} calls on the processes; again")
         return result
 
-    def _shared_port_once(
+    def _sample_shared_port(
         self, target: Target, concurrency: int, pids: dict[str, int], timeout: float
     ) -> dict:
-        """One generator per process, `concurrency` split among them; the kernel picks each connection's
-        process, so the caller tries again when one process got no channel of its own.
+        """One generator per process, `concurrency` split among them.
 
-        The generators warm up `_LEAD_S` longer, so all of them are past their start and warm-up when the
-        bench reads the processes' counters and CPU, for `duration_s`.
+        The kernel picks each connection's process, so when one process got no channel of its own by the
+        end of the warm-up, the generators are stopped and started again (but measured on the last try).
+        They warm up `_LEAD_S` longer, so all of them are past their start and warm-up when the bench
+        reads the processes' counters and CPU, for `duration_s`.
         """
         plan, n = self.bench.plan, len(target.servers)
         metrics = [self.stack.metrics_addrs[name] for name in target.servers]
         warmup_s = plan.warmup_s + _LEAD_S
         argv = load_argv(self.bench, target.addr, {}, concurrency // n, self.accounts, warmup_s)
-        launched = time.perf_counter()
-        procs = _launch([argv] * n)
-        time.sleep(max(0.0, launched + warmup_s - time.perf_counter()))
-        start = _Reading.take(metrics, pids)
+        for attempt in range(1, _ATTEMPTS + 1):
+            launched = _Reading.take(metrics, pids)
+            procs = _launch([argv] * n)
+            time.sleep(max(0.0, launched.at + warmup_s - time.perf_counter()))
+            start = _Reading.take(metrics, pids)
+            landed = [b - a for a, b in zip(launched.calls, start.calls, strict=True)]
+            if min(landed) >= _FAIR_SHARE * sum(landed) or attempt == _ATTEMPTS:
+                break
+            _say(f"variants {target.name}: the channels landed {landed} calls on the processes; again")
+            for proc in procs:
+                proc.kill()
+                proc.communicate()
         time.sleep(plan.duration_s)
         end = _Reading.take(metrics, pids)
         parts = _collect(procs, timeout)
         if failed := next((p for p in parts if "count" not in p), None):
             return failed
-        return _shared_port_sample(parts, target.servers, start, end)
+        return _shared_port_sample(parts, target.servers, start, end) | {"attempt": attempt}
 
     # -- results -----------------------------------------------------------------------------
 
