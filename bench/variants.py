@@ -27,7 +27,7 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench import report, seed
-from bench.procfs import cpu_seconds
+from bench.procfs import cpu_seconds, established_connections
 from bench.procs import HOST, python_module, wait_tcp
 from devtools.redis_procs import RedisProcess, free_port, wait_until_replicated
 
@@ -36,10 +36,8 @@ if TYPE_CHECKING:
 
 CASE = "debit_spread"
 _SLACK_S = 60.0
-# Below this share of the calls, a process of a multi-process variant got no channel of its own.
-_FAIR_SHARE = 0.25
 _ATTEMPTS = 4  # two channels land on one process half the time: try again, up to this often
-_LEAD_S = 1.0  # more warm-up for generators that run side by side, as they start a little apart
+_LEAD_S = 3.0  # how long generators that run side by side may take to start, one after the other
 
 
 @dataclass(frozen=True)
@@ -154,6 +152,16 @@ def handled_debits(metrics_addr: str) -> float:
         for s in family.samples
         if s.name == "grpc_server_handled_total" and s.labels.get("grpc_method") == "Debit"
     )
+
+
+def _until_connected(port: int, pids: list[int], channels: int, deadline: float) -> list[int]:
+    """Connections each server process holds on `port`, once the generators' `channels` are all open
+    (or at `deadline`, if one never connects)."""
+    while True:
+        counts = [established_connections(pid, port) for pid in pids]
+        if sum(counts) >= channels or time.perf_counter() > deadline:
+            return counts
+        time.sleep(0.05)
 
 
 @dataclass(frozen=True)
@@ -371,33 +379,39 @@ class Variants:
     ) -> dict:
         """One generator per process, `concurrency` split among them.
 
-        The kernel picks each connection's process, so when one process got no channel of its own by the
-        end of the warm-up, the generators are stopped and started again (but measured on the last try).
-        They warm up `_LEAD_S` longer, so all of them are past their start and warm-up when the bench
-        reads the processes' counters and CPU, for `duration_s`.
+        The kernel picks each connection's process. Once every process answers calls, the bench waits
+        `warmup_s` and reads the processes' counters and CPU over `duration_s`; the generators warm up
+        `_LEAD_S` longer than that, so the bench's window lies inside each one's load. When a process gets
+        no calls within `_LEAD_S` of the start, both channels went to one process: the generators are
+        stopped and started again (the last try is measured whatever it shows).
         """
         plan, n = self.bench.plan, len(target.servers)
         metrics = [self.stack.metrics_addrs[name] for name in target.servers]
-        warmup_s = plan.warmup_s + _LEAD_S
-        argv = load_argv(self.bench, target.addr, {}, concurrency // n, self.accounts, warmup_s)
+        argv = load_argv(
+            self.bench, target.addr, {}, concurrency // n, self.accounts, plan.warmup_s + _LEAD_S
+        )
+        port = int(target.addr.rsplit(":", 1)[1])
         for attempt in range(1, _ATTEMPTS + 1):
-            launched = _Reading.take(metrics, pids)
+            launched = time.perf_counter()
             procs = _launch([argv] * n)
-            time.sleep(max(0.0, launched.at + warmup_s - time.perf_counter()))
-            start = _Reading.take(metrics, pids)
-            landed = [b - a for a, b in zip(launched.calls, start.calls, strict=True)]
-            if min(landed) >= _FAIR_SHARE * sum(landed) or attempt == _ATTEMPTS:
+            landed = _until_connected(port, [pids[name] for name in target.servers], n, launched + _LEAD_S)
+            if min(landed) > 0 or attempt == _ATTEMPTS:
                 break
-            _say(f"variants {target.name}: the channels landed {landed} calls on the processes; again")
+            _say(f"variants {target.name}: connections per process {landed}; the channels share one, again")
             for proc in procs:
                 proc.kill()
                 proc.communicate()
+        time.sleep(plan.warmup_s)
+        start = _Reading.take(metrics, pids)
         time.sleep(plan.duration_s)
         end = _Reading.take(metrics, pids)
         parts = _collect(procs, timeout)
         if failed := next((p for p in parts if "count" not in p), None):
             return failed
-        return _shared_port_sample(parts, target.servers, start, end) | {"attempt": attempt}
+        return _shared_port_sample(parts, target.servers, start, end) | {
+            "connections": landed,
+            "attempt": attempt,
+        }
 
     # -- results -----------------------------------------------------------------------------
 
