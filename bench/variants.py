@@ -468,11 +468,21 @@ def _add_ratios(rows: list[dict]) -> None:
             base = by.get((base_name, r["concurrency"]))
             if base is None:
                 continue
+            # Per run too: each run measured the two back to back, so their ratio drifts less than medians.
+            per_run = [
+                _server_us(mine) / _server_us(theirs)
+                for mine, theirs in zip(r["samples"], base["samples"], strict=False)
+            ]
             r[f"vs_{base_name}"] = {
                 "rps": r["rps"]["median"] / base["rps"]["median"],
                 "p99": r["p99_ms"]["median"] / base["p99_ms"]["median"],
                 "server_cpu": r["cpu_us_per_call"]["server"] / base["cpu_us_per_call"]["server"],
+                "server_cpu_per_run": per_run,
             }
+
+
+def _server_us(sample: dict) -> float:
+    return sample["cpu_s"]["server"] / max(sample["count"], 1) * 1e6
 
 
 def _acks_split(rows: list[dict], bench: Bench) -> dict:
@@ -528,14 +538,14 @@ def text(doc: dict) -> str:
     if "unavailable" in doc:
         return f"variants: unavailable: {doc['unavailable']}"
     head = (
-        f"{'variant':<16}{'conc':>5} {'rps median [min-max]':>24} {'p99':>7} {'us srv/cli/rds':>15}"
-        f" {'x shipped rps/p99/srv':>22} {'x empty rps/p99':>16}  flags"
+        f"{'variant':<16}{'conc':>5} {'rps median [min-max]':>24} {'p99':>7} {'us srv/cli/rds':>16}"
+        f" {'x shipped rps/p99':>18} {'x shipped srv [runs]':>22} {'x empty rps/p99':>16}  flags"
     )
     lines = [
         f"balance_svc variants (Debit spread over {doc['accounts']:,} accounts, interleaved runs):",
         head,
+        "-" * len(head),
     ]
-    lines.append("-" * len(head))
     for r in doc["rows"]:
         prefix = f"{r['variant']:<16}{r['concurrency']:>5} "
         if not r.get("rps"):
@@ -543,11 +553,13 @@ def text(doc: dict) -> str:
             continue
         cpu = "/".join(_fmt(r["cpu_us_per_call"][n], ".0f") for n in ("server", "client", "redis"))
         shipped, empty = r.get("vs_shipped", {}), r.get("vs_empty", {})
+        runs = shipped.get("server_cpu_per_run") or [math.nan]
+        srv = f"{_fmt(shipped.get('server_cpu'))} [{_fmt(min(runs))}-{_fmt(max(runs))}]"
         lines.append(
             prefix
             + f"{r['rps']['median']:>8.0f} [{r['rps']['min']:>6.0f}-{r['rps']['max']:>6.0f}]"
-            + f" {r['p99_ms']['median']:>7.2f} {cpu:>15}"
-            + f" {'/'.join(_fmt(shipped.get(k)) for k in ('rps', 'p99', 'server_cpu')):>22}"
+            + f" {r['p99_ms']['median']:>7.2f} {cpu:>16}"
+            + f" {'/'.join(_fmt(shipped.get(k)) for k in ('rps', 'p99')):>18} {srv:>22}"
             + f" {'/'.join(_fmt(empty.get(k)) for k in ('rps', 'p99')):>16}  {','.join(r['flags'])}"
         )
     for r in doc["rows"]:
@@ -576,8 +588,8 @@ def text(doc: dict) -> str:
             f" server CPU {s['server_us_per_call']:+.0f} us per call{where}"
         )
     lines.append(
-        "x shipped = variant / shipped balance_svc in the same runs (rps, p99, server CPU per call);"
-        " x empty = rps and p99 / the empty handler's"
+        "x shipped = variant / shipped balance_svc in the same runs: rps, p99 and server CPU per call"
+        " (medians' ratio [min-max of each run's ratio]); x empty = rps and p99 / the empty handler's"
     )
     return "\n".join(lines)
 
