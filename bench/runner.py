@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -194,8 +195,20 @@ class Bench:
             )
         return result
 
-    def loadgen_argv(self, case: str, concurrency: int, accounts: int, duration_s: float) -> list[str]:
-        target = BY_NAME[case].target
+    def loadgen_argv(
+        self,
+        case: str,
+        concurrency: int,
+        accounts: int,
+        duration_s: float,
+        *,
+        process: str | None = None,
+        watching: Mapping[str, int] | None = None,
+        warmup_s: float | None = None,
+    ) -> list[str]:
+        """The load generator's command. bench.variants sends a gRPC case to another `process` of the
+        stack, with the CPU of `watching` (instead of the case's server and Redis) and its own warm-up."""
+        target = process or BY_NAME[case].target
         watch = {"redis": self.redis_pid}
         if target == "redis":
             where = ["--redis-url", self.redis_url, "--redis-spec", str(self.spec_path)]
@@ -204,12 +217,14 @@ class Bench:
             watch["server"] = self.stack.pid(target)
             if case == "checkout":  # its dependencies' CPU counts towards the machine's load
                 watch |= {"pricing": self.stack.pid("pricing"), "stripe": self.stack.pid("stripe")}
+        watched = watch if watching is None else watching
+        warmup_s = self.plan.warmup_s if warmup_s is None else warmup_s
         return python_module(
             "bench.loadgen",
             *("--case", case, "--concurrency", str(concurrency), "--accounts", str(accounts)),
-            *("--warmup", str(self.plan.warmup_s), "--duration", str(duration_s)),
+            *("--warmup", str(warmup_s), "--duration", str(duration_s)),
             *where,
-            *(a for name, pid in watch.items() for a in ("--watch", f"{name}={pid}")),
+            *(a for name, pid in watched.items() for a in ("--watch", f"{name}={pid}")),
             uvloop=self.plan.client_uvloop,
         )
 

@@ -105,16 +105,12 @@ class Target:
 
 
 def load_argv(
-    bench: Bench, addr: str, watch: Mapping[str, int], concurrency: int, accounts: int, warmup_s: float
+    bench: Bench, process: str, watch: Mapping[str, int], concurrency: int, accounts: int, warmup_s: float
 ) -> list[str]:
-    """The one place the variants call the load generator: Debit spread over `accounts`, against `addr`."""
-    plan = bench.plan
-    return python_module(
-        "bench.loadgen",
-        *("--case", CASE, "--concurrency", str(concurrency), "--accounts", str(accounts)),
-        *("--warmup", str(warmup_s), "--duration", str(plan.duration_s), "--target", addr),
-        *(a for name, pid in watch.items() for a in ("--watch", f"{name}={pid}")),
-        uvloop=plan.client_uvloop,
+    """Debit spread over `accounts` against the stack's `process`, by whichever load generator the bench
+    uses; `watch` names the CPU it reports."""
+    return bench.loadgen_argv(
+        CASE, concurrency, accounts, bench.plan.duration_s, process=process, watching=watch, warmup_s=warmup_s
     )
 
 
@@ -365,7 +361,9 @@ class Variants:
             before = client.info("commandstats")
             if len(target.servers) == 1:
                 watch = {"server": pids[target.servers[0]], **target.watch}
-                argv = load_argv(self.bench, target.addr, watch, concurrency, self.accounts, plan.warmup_s)
+                argv = load_argv(
+                    self.bench, target.servers[0], watch, concurrency, self.accounts, plan.warmup_s
+                )
                 (result,) = _collect(_launch([argv]), timeout)
             else:
                 result = self._sample_shared_port(target, concurrency, pids | target.watch, timeout)
@@ -379,17 +377,16 @@ class Variants:
     ) -> dict:
         """One generator per process, `concurrency` split among them.
 
-        The kernel picks each connection's process. Once every process answers calls, the bench waits
+        The kernel picks each connection's process. Once every process holds one, the bench waits
         `warmup_s` and reads the processes' counters and CPU over `duration_s`; the generators warm up
-        `_LEAD_S` longer than that, so the bench's window lies inside each one's load. When a process gets
-        no calls within `_LEAD_S` of the start, both channels went to one process: the generators are
+        `_LEAD_S` longer than that, so the bench's window lies inside each one's load. When a process holds
+        none of the generators' connections (/proc), two channels went to one process: the generators are
         stopped and started again (the last try is measured whatever it shows).
         """
         plan, n = self.bench.plan, len(target.servers)
         metrics = [self.stack.metrics_addrs[name] for name in target.servers]
-        argv = load_argv(
-            self.bench, target.addr, {}, concurrency // n, self.accounts, plan.warmup_s + _LEAD_S
-        )
+        warmup_s = plan.warmup_s + _LEAD_S
+        argv = load_argv(self.bench, target.servers[0], {}, concurrency // n, self.accounts, warmup_s)
         port = int(target.addr.rsplit(":", 1)[1])
         for attempt in range(1, _ATTEMPTS + 1):
             launched = time.perf_counter()
