@@ -54,7 +54,7 @@ _TRACING = {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_INSECURE": "true
 VARIANTS = (
     Variant(
         "metrics_off",
-        "METRICS_PORT=0 (no metrics at all only where svckit records none then)",
+        "METRICS_PORT=0: no /metrics, and no RPC or Redis script metrics where svckit then skips them",
         {"METRICS_PORT": "0"},
     ),
     Variant(
@@ -217,7 +217,6 @@ class Variants:
         self.concurrency = [c for c in bench.plan.concurrency if c > 1] or [16]
         self.targets: list[Target] = []
         self.samples: dict[tuple[str, int], list[dict]] = defaultdict(list)
-        self.attempts: dict[tuple[str, int], list[int]] = defaultdict(list)
 
     # -- setup -------------------------------------------------------------------------------
 
@@ -290,7 +289,7 @@ class Variants:
             return None
         return primary, replica
 
-    def _check(self, target: Target, sink, replicated) -> None:
+    def _check(self, target: Target, sink: tuple[int, int] | None, replicated: object) -> None:
         """Marks a target whose processes or helpers did not start; waits for each one on a shared port."""
         v = BY_NAME.get(target.name)
         missing = [n for n in target.servers if n in self.stack.failed]
