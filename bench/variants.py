@@ -52,6 +52,7 @@ class Variant:
 
 _TRACING = {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_INSECURE": "true"}
 VARIANTS = (
+    Variant("shipped_twin", "as shipped, in a process started with the variants: the A/B's noise floor"),
     Variant(
         "metrics_off",
         "METRICS_PORT=0: no /metrics, and no RPC or Redis script metrics where svckit then skips them",
