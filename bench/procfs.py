@@ -1,4 +1,4 @@
-"""What /proc tells about a local process: CPU seconds used and the TCP ports it holds (no psutil needed)."""
+"""What /proc tells about a local process: CPU seconds used and its TCP sockets (no psutil needed)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,19 @@ def cpu_seconds(pid: int) -> float:
 
 def local_tcp_ports(pid: int) -> set[int]:
     """Local ports of the TCP sockets `pid` has open, e.g. its Redis connections."""
+    return {local_port for local_port, _ in _tcp_sockets(pid)}
+
+
+def established_connections(pid: int, port: int) -> int:
+    """Open TCP connections `pid` holds on local `port`: those a server accepted there (not its listener)."""
+    return sum(local_port == port and state == _ESTABLISHED for local_port, state in _tcp_sockets(pid))
+
+
+_ESTABLISHED = "01"
+
+
+def _tcp_sockets(pid: int) -> list[tuple[int, str]]:
+    """(local port, state in /proc/net/tcp's hex code) of each TCP socket `pid` has open."""
     inodes = set()
     for fd in os.listdir(f"/proc/{pid}/fd"):
         try:
@@ -29,12 +42,12 @@ def local_tcp_ports(pid: int) -> set[int]:
             continue
         if link.startswith("socket:["):
             inodes.add(link[len("socket:[") : -1])
-    ports = set()
+    sockets = []
     for table in ("tcp", "tcp6"):
         with open(f"/proc/{pid}/net/{table}") as f:
             next(f)
             for line in f:
                 fields = line.split()
                 if fields[9] in inodes:
-                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
-    return ports
+                    sockets.append((int(fields[1].rsplit(":", 1)[1], 16), fields[3]))
+    return sockets

@@ -109,8 +109,11 @@ class Stack:
     redis: RedisProcess | None = None
     children: dict[str, Child] = field(default_factory=dict)
     addrs: dict[str, str] = field(default_factory=dict)
+    metrics_addrs: dict[str, str] = field(default_factory=dict)  # each service process's /metrics
     failed: dict[str, str] = field(default_factory=dict)
     pki: Pki | None = None
+    env: dict[str, str] = field(default_factory=dict)  # what every service process starts with
+    extra_redis: list[RedisProcess] = field(default_factory=list)  # started for variants; stopped last
 
     def start(self) -> None:
         pki = self.pki = Pki.create(self.workdir / "pki")
@@ -119,26 +122,50 @@ class Stack:
         self.redis.start()
         ports = {name: free_port() for name in (*SERVICES, "empty", "stripe", "webhook")}
         self.addrs = {name: f"{HOST}:{ports[name]}" for name in (*SERVICES, "empty")}
-        env = self._service_env(ports)
+        self.env = self._service_env(ports)
         stripe = self._spawn("stripe", python_module("devtools.fake_stripe", "--port", str(ports["stripe"])))
-        empty = python_module("bench.empty_server", "--port", str(ports["empty"]), uvloop=self.server_uvloop)
-        self._spawn("empty", empty).env |= pki.service_env()  # the services' transport: mTLS
-        for name in SERVICES:
-            # Metrics on, as shipped, each on a free port: the default ones may be taken on a shared machine.
-            own = env | {"METRICS_PORT": str(free_port())}
-            self.children[name] = Child(name, python_module(f"{name}_svc"), own, self.workdir)
+        argv = python_module("bench.empty_server", "--port", str(ports["empty"]), uvloop=self.server_uvloop)
+        empty = self._spawn("empty", argv)
+        empty.env |= pki.service_env()  # the services' transport: mTLS
         self._start_and_wait(stripe, lambda: wait_tcp(stripe, ports["stripe"]))
-        for name in ("empty", *SERVICES):
-            child = self.children[name]
-            self._start_and_wait(child, lambda c=child, n=name: wait_grpc_serving(c, self.addrs[n], pki))
+        self._start_and_wait(empty, lambda: wait_grpc_serving(empty, self.addrs["empty"], pki))
+        for name in SERVICES:  # one by one: payment_svc's start may need the other two
+            self.start_services([(name, name, {}, self.addrs[name])])
+
+    def start_services(self, specs: list[tuple[str, str, dict[str, str], str]]) -> None:
+        """Starts service processes side by side, then waits for each: (name, service, env overrides, addr).
+
+        Each gets its own free METRICS_PORT (unless the overrides set one), so no run collides with
+        another's default port and each process's counters can be read apart.
+        """
+        for name, service, overrides, addr in specs:
+            metrics = {"METRICS_PORT": str(free_port())} | overrides
+            env = self.env | {f"{service.upper()}_PORT": addr.rsplit(":", 1)[1]} | metrics
+            self.children[name] = Child(name, python_module(f"{service}_svc"), env, self.workdir)
+            self.addrs[name] = addr
+            if metrics["METRICS_PORT"] != "0":
+                self.metrics_addrs[name] = f"{HOST}:{metrics['METRICS_PORT']}"
+        started = [self.children[name] for name, *_ in specs]
+        for child in started:
+            child.start()
+        for child in started:
+            self.settle(child, lambda c=child: wait_grpc_serving(c, self.addrs[c.name], self.pki))
+
+    def spawn(self, name: str, argv: list[str]) -> Child:
+        """A helper process (not a service) owned by the stack; started by the caller."""
+        return self._spawn(name, argv)
 
     def _spawn(self, name: str, argv: list[str]) -> Child:
         self.children[name] = Child(name, argv, dict(os.environ), self.workdir)
         return self.children[name]
 
     def _start_and_wait(self, child: Child, wait) -> None:
+        child.start()
+        self.settle(child, wait)
+
+    def settle(self, child: Child, wait) -> None:
+        """Waits for a started child; one that does not come up is recorded in `failed` and stopped."""
         try:
-            child.start()
             wait()
         except Exception as exc:  # a half-built service must not stop the other measurements
             self.failed[child.name] = str(exc)
@@ -175,6 +202,8 @@ class Stack:
     def stop(self) -> None:
         for child in reversed(self.children.values()):
             child.stop()
+        for server in reversed(self.extra_redis):
+            server.stop()
         if self.redis is not None:
             self.redis.stop()
 

@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 import grpc
 import redis
 
-from bench import baselines, chart, report, round_trips, seed
+from bench import baselines, chart, report, round_trips, seed, variants
 from bench.cases import BY_NAME, CASES
 from bench.procs import Stack, python_module
 
@@ -43,6 +44,7 @@ class Plan:
     client_uvloop: bool
     server_uvloop: bool
     log_level: str | None
+    variants: tuple[str, ...]
     client: str = "lean"
     client_processes: int = 1
     cross_check: tuple[str, ...] = ()
@@ -91,6 +93,10 @@ def parse_args(argv: list[str] | None) -> tuple[Plan, Path]:
         help="services' loop (uvloop as shipped, or asyncio: UVLOOP=false); the empty server uses it too",
     )
     parser.add_argument("--log-level", help="LOG_LEVEL for the services (default: theirs)")
+    parser.add_argument(
+        "--variants",
+        help=f"balance_svc variants beside the shipped one: none or some of {','.join(variants.BY_NAME)}",
+    )
     args = parser.parse_args(argv)
     smoke = args.smoke
 
@@ -119,7 +125,14 @@ def parse_args(argv: list[str] | None) -> tuple[Plan, Path]:
         # Only gRPC cases have two clients, and only the chosen cases run.
         cross_check=tuple(c for c in checked if c in chosen and BY_NAME[c].target in GRPC_TARGETS),
         cross_check_concurrency=ints(args.cross_check_concurrency, "16"),
+        variants=tuple(
+            v
+            for v in (args.variants or ",".join(variants.SMOKE if smoke else variants.BY_NAME)).split(",")
+            if v != "none"
+        ),
     )
+    if unknown := set(plan.variants) - set(variants.BY_NAME):
+        parser.error(f"unknown variants: {', '.join(sorted(unknown))}")
     return plan, args.out
 
 
@@ -221,11 +234,22 @@ class Bench:
         return result
 
     def loadgen_argv(
-        self, case: str, concurrency: int, accounts: int, duration_s: float, client: str | None = None
+        self,
+        case: str,
+        concurrency: int,
+        accounts: int,
+        duration_s: float,
+        client: str | None = None,
+        *,
+        process: str | None = None,
+        watching: Mapping[str, int] | None = None,
+        warmup_s: float | None = None,
     ) -> list[str]:
         """The load generator's command: bench.loadgen for Redis cases and the grpc-aio client, else
-        bench.lean; gRPC clients present the certificate of the identity the case needs."""
-        target = BY_NAME[case].target
+        bench.lean; gRPC clients present the certificate of the identity the case needs. bench.variants
+        sends a gRPC case to another `process` of the stack, with the CPU of `watching` (instead of the
+        case's server and Redis) and its own warm-up."""
+        target = process or BY_NAME[case].target
         watch = {"redis": self.redis_pid}
         module, uvloop = "bench.loadgen", self.plan.client_uvloop
         if target == "redis":
@@ -238,12 +262,14 @@ class Bench:
             if (client or self.plan.client) == "lean":
                 module, uvloop = "bench.lean", False
                 where += ["--processes", str(self.plan.client_processes)]
+        watched = watch if watching is None else watching
+        warmup_s = self.plan.warmup_s if warmup_s is None else warmup_s
         return python_module(
             module,
             *("--case", case, "--concurrency", str(concurrency), "--accounts", str(accounts)),
-            *("--warmup", str(self.plan.warmup_s), "--duration", str(duration_s)),
+            *("--warmup", str(warmup_s), "--duration", str(duration_s)),
             *where,
-            *(a for name, pid in watch.items() for a in ("--watch", f"{name}={pid}")),
+            *(a for name, pid in watched.items() for a in ("--watch", f"{name}={pid}")),
             uvloop=uvloop,
         )
 
@@ -409,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
                 bench.prepare()
                 bench.run_matrix()
                 bench.run_scale()
+                variant_doc = variants.run(bench, plan.variants)
                 meta["load_average_at_end"] = os.getloadavg()
             finally:
                 bench.close()
@@ -422,10 +449,12 @@ def main(argv: list[str] | None = None) -> int:
         "round_trips": bench.round_trips,
         "memory": bench.memory,
         "targets": checks,
+        "variants": variant_doc,
     }
     print(report.table(rows))
     print(report.extras_text(bench.round_trips, bench.memory, bench.scale))
     print("targets:\n" + report.targets_text(checks))
+    print(variants.text(variant_doc))
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / f"{stamp}.json"
     json_path.write_text(json.dumps(doc, indent=2, default=str))
