@@ -20,7 +20,7 @@ from svckit import logs, ops, policy, tls, tracing
 from svckit.config import CommonSettings
 from svckit.data_guard import DataGuard
 from svckit.interceptors import ServiceInterceptor
-from svckit.metrics import MetricsExporter
+from svckit.metrics import MetricsExporter, collecting
 from svckit.redis_metrics import REDIS_UP
 from svckit.rpc_metrics import ServerMetricsInterceptor
 from svckit.tasks import cancel_and_wait
@@ -134,7 +134,7 @@ def build_server(
         # ServiceInterceptor, which maps its refusals to statuses with ErrorInfo.
         interceptors=[
             *tracing.server_interceptors(),  # outermost: the span covers the whole call
-            ServerMetricsInterceptor(),
+            *([ServerMetricsInterceptor()] if collecting(settings) else []),
             interceptor,
             policy.from_settings(settings, names),
         ],
