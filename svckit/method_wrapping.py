@@ -18,9 +18,8 @@ class MethodLayer:
 class WrappingInterceptor(grpc.aio.ServerInterceptor):
     """Wraps a method's handler in `layers` (outermost first) on its first call and caches the result.
 
-    One interceptor for all the layers: grpc.aio runs every interceptor of a server on every call, each
-    through a coroutine of its own and a continuation it builds, so each layer as an interceptor of its
-    own cost more per call than the layer's own work.
+    One interceptor for all the layers: grpc.aio runs every interceptor of a server on every call (a
+    coroutine and a continuation each), so a call pays for that once, not once per layer.
     """
 
     def __init__(self, *layers: MethodLayer) -> None:
