@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Set
-from dataclasses import asdict
 from typing import Any
 
 from balance_svc import audit, metrics
@@ -51,7 +50,7 @@ class Ledger:
     ) -> Receipt:
         move = Move(amount_minor, currency, reason, reference)
         _check_move(account_id, request_id, move, CREDIT_REASONS, "credit")
-        stamp = self._stamp("credit", asdict(move))
+        stamp = self._stamp("credit", _move_params(move))
         return await self._moved(await self._store.credit(account_id, request_id, stamp, move))
 
     async def debit(
@@ -59,7 +58,7 @@ class Ledger:
     ) -> Receipt:
         move = Move(amount_minor, currency, reason, reference)
         _check_move(account_id, request_id, move, DEBIT_REASONS, "debit")
-        stamp = self._stamp("debit", asdict(move))
+        stamp = self._stamp("debit", _move_params(move))
         return await self._moved(await self._store.debit(account_id, request_id, stamp, move))
 
     async def create_hold(
@@ -178,6 +177,14 @@ def _params(**params: Any) -> dict[str, Any]:
     return params
 
 
+def _move_params(move: Move) -> dict[str, Any]:
+    """A credit's or debit's parameters, as `dataclasses.asdict` gave them: asdict deep-copies each field
+    (4 us a call here, against 0.2 us)."""
+    return _params(
+        amount_minor=move.amount_minor, currency=move.currency, reason=move.reason, reference=move.reference
+    )
+
+
 def _fingerprint(verb: str, params: dict[str, Any]) -> str:
     """What a repeat must match; 32 hex characters whatever the request's size.
 
@@ -216,5 +223,5 @@ def _check_money(v: Violations, amount_minor: int, currency: str, reference: str
 
 def _check_reason(v: Violations, reason: int, allowed: Set[Reason], direction: str) -> None:
     """A reason that contradicts its direction (a credit for a PURCHASE) is as bad as no reason."""
-    names = ", ".join(r.name for r in sorted(allowed))
-    v.check(reason in allowed, "reason", f"a {direction} takes one of {names}")
+    if reason not in allowed:
+        v.add("reason", f"a {direction} takes one of {', '.join(r.name for r in sorted(allowed))}")

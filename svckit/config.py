@@ -40,7 +40,8 @@ class CommonSettings(BaseSettings):
         le=65535,
         description=(
             "HTTP port of this process's Prometheus /metrics; unset means pricing_svc 9091, balance_svc "
-            "9092, payment_svc 9093, and 0 turns it off. One port per process, also with GRPC_REUSEPORT."
+            "9092, payment_svc 9093. 0 turns metrics off: no endpoint, and RPCs and Redis scripts are not "
+            "measured. One port per process, also with GRPC_REUSEPORT."
         ),
     )
 

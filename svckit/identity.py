@@ -45,7 +45,7 @@ caller_var: ContextVar[Caller] = ContextVar("caller", default=ANONYMOUS)
 
 
 def current_caller() -> Caller:
-    """The caller of the RPC being served, as the PolicyInterceptor authenticated it."""
+    """The caller of the RPC being served, as the PolicyLayer authenticated it."""
     return caller_var.get()
 
 

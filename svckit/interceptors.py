@@ -1,5 +1,5 @@
-"""One server interceptor: correlation id, deadline, undecodable requests, the data-loss hold, error
-mapping and one log line per RPC worth logging; the access policy runs inside it."""
+"""The service layer around every handler: correlation id, deadline, undecodable requests, the data-loss
+hold, error mapping and one log line per RPC worth logging; the access policy runs inside it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from svckit.auth import header
 from svckit.data_guard import DataGuard
 from svckit.errors import InvalidArgument, ServiceError, Unavailable
 from svckit.logs import CORRELATION_ID_HEADER, adopt_correlation_id
-from svckit.method_wrapping import WrappingInterceptor
+from svckit.method_wrapping import MethodLayer
 from svckit.redis_client import backend_unavailable
 from svckit.status import to_grpc_status
 
@@ -52,8 +52,8 @@ class _Internal(ServiceError):
     reason = "INTERNAL"
 
 
-class ServiceInterceptor(WrappingInterceptor):
-    """Wraps each unary handler once (cached per method) so the per-call cost stays small.
+class ServiceLayer(MethodLayer):
+    """Wraps each unary handler once (see svckit.method_wrapping) so the per-call cost stays small.
 
     A successful call is logged at DEBUG (a log line costs about as much as a cheap RPC's own work), a
     slow one at WARNING, a refused one at INFO and one the service failed at WARNING.
@@ -67,7 +67,6 @@ class ServiceInterceptor(WrappingInterceptor):
         data_guard: DataGuard | None = None,
         mutating_methods: frozenset[str] = frozenset(),
     ) -> None:
-        super().__init__()
         self._domain = domain
         self._data_guard = data_guard
         self._mutating_methods = mutating_methods

@@ -1,4 +1,4 @@
-"""The server-interceptor shape both of ours share: wrap each method's handler once, then reuse it."""
+"""One server interceptor that wraps each method's handler once, in every layer, then reuses it."""
 
 from __future__ import annotations
 
@@ -7,11 +7,23 @@ from collections.abc import Awaitable, Callable
 import grpc
 
 
-class WrappingInterceptor(grpc.aio.ServerInterceptor):
-    """Calls `wrap(method, handler)` on a method's first call and caches the answer, so a call costs
-    only the wrapper itself. `wrap` may return the handler untouched, or None to leave it unserved."""
+class MethodLayer:
+    """One layer around the handlers: `wrap(method, handler)` returns the handler wrapped, untouched, or
+    None to leave the method unserved. It runs once per method, never per call."""
 
-    def __init__(self) -> None:
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler | None) -> grpc.RpcMethodHandler | None:
+        raise NotImplementedError
+
+
+class WrappingInterceptor(grpc.aio.ServerInterceptor):
+    """Wraps a method's handler in `layers` (outermost first) on its first call and caches the result.
+
+    One interceptor for all the layers: grpc.aio runs every interceptor of a server on every call (a
+    coroutine and a continuation each), so a call pays for that once, not once per layer.
+    """
+
+    def __init__(self, *layers: MethodLayer) -> None:
+        self._layers = layers[::-1]  # innermost first: the order they are applied in
         self._wrapped: dict[str, grpc.RpcMethodHandler | None] = {}
 
     async def intercept_service(
@@ -20,9 +32,13 @@ class WrappingInterceptor(grpc.aio.ServerInterceptor):
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
         method = details.method
-        if method not in self._wrapped:
-            self._wrapped[method] = self.wrap(method, await continuation(details))
-        return self._wrapped[method]
-
-    def wrap(self, method: str, handler: grpc.RpcMethodHandler | None) -> grpc.RpcMethodHandler | None:
-        raise NotImplementedError
+        try:
+            return self._wrapped[method]
+        except KeyError:
+            found = await continuation(details)
+        handler = found
+        for layer in self._layers:
+            handler = layer.wrap(method, handler)
+        if found is not None:  # only served methods: a caller's made-up names must not grow the cache
+            self._wrapped[method] = handler
+        return handler

@@ -22,6 +22,12 @@ def metrics_port(settings: CommonSettings, domain: str) -> int:
     return DEFAULT_PORTS.get(domain, 0) if settings.metrics_port is None else settings.metrics_port
 
 
+def collecting(settings: CommonSettings) -> bool:
+    """False with METRICS_PORT=0: nothing could read the RPC and Redis script metrics, so no call pays
+    for them (no server interceptor, no script wrapper). Business counters still count: a plain `inc`."""
+    return settings.metrics_port != 0
+
+
 class MetricsExporter:
     """Serves the process's registry from a daemon thread, so a scrape never waits on the event loop.
 

@@ -1,4 +1,4 @@
-"""The access policy declared in the protos (access.v1.access) and the one interceptor that enforces it."""
+"""The access policy declared in the protos (access.v1.access) and the one handler layer that enforces it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from svckit.auth import header
 from svckit.config import CommonSettings
 from svckit.errors import RoleMissing, ServiceError, Unauthenticated
 from svckit.identity import Authenticator, Caller, caller_var
-from svckit.method_wrapping import WrappingInterceptor
+from svckit.method_wrapping import MethodLayer
 from svckit.tokens import BearerToken, TokenBook, hash_token
 
 # Callable with no token or role: load balancers and grpcurl need them before they know anything else.
@@ -113,18 +113,17 @@ def _declared(method: str) -> MethodPolicy | None:
         return None
 
 
-class PolicyInterceptor(WrappingInterceptor):
+class PolicyLayer(MethodLayer):
     """Authenticates each call and admits it only as its method's declared policy says.
 
     Health and reflection (OPEN_SERVICES) pass untouched: they need no token or role (the TLS handshake
     still asks for a client certificate when TLS_REQUIRE_CLIENT_CERT is on). Every other method is
     refused unless its proto declares a policy, even one mounted outside the bound services; a streaming
-    one is answered UNIMPLEMENTED. A refusal raises a ServiceError, which the ServiceInterceptor outside
-    this one turns into a status with ErrorInfo; the handler never runs, so nothing is written.
+    one is answered UNIMPLEMENTED. A refusal raises a ServiceError, which the ServiceLayer outside this
+    one turns into a status with ErrorInfo; the handler never runs, so nothing is written.
     """
 
     def __init__(self, policies: Mapping[str, MethodPolicy | None], authenticator: Authenticator) -> None:
-        super().__init__()
         self._policies = policies
         self._authenticator = authenticator
 
@@ -184,8 +183,8 @@ def _admit(method: str, policy: MethodPolicy | None, caller: Caller, request) ->
     raise RoleMissing(f"{caller.identity} may not call {method}: it needs one of {sorted(rule.roles)}")
 
 
-def from_settings(settings: CommonSettings, service_names: Iterable[str]) -> PolicyInterceptor:
-    """The interceptor for a server's services; ADMIN_TOKEN, if set, is one more token: admin-token."""
+def from_settings(settings: CommonSettings, service_names: Iterable[str]) -> PolicyLayer:
+    """The layer for a server's services; ADMIN_TOKEN, if set, is one more token: admin-token."""
     tokens = list(settings.bearer_tokens)
     if settings.admin_token is not None:
         secret = settings.admin_token.get_secret_value()
@@ -198,4 +197,4 @@ def from_settings(settings: CommonSettings, service_names: Iterable[str]) -> Pol
         settings.trust_domain,
         plaintext_dev=settings.plaintext_dev_mode,
     )
-    return PolicyInterceptor(load(service_names), authenticator)
+    return PolicyLayer(load(service_names), authenticator)

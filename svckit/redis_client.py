@@ -28,6 +28,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from svckit import deadline, tracing
 from svckit.config import CommonSettings
+from svckit.metrics import collecting
 from svckit.redis_metrics import TimedScript, Word
 from svckit.replica_acks import AckedClusterScript, AckedScript, ReplicaAcks
 from svckit.replication_guarantee import config_warnings
@@ -73,7 +74,7 @@ def connect(settings: CommonSettings, *, decode_responses: bool = False) -> Redi
     """
     for warning in config_warnings(settings):
         log.warning(warning)
-    ceiling_s = settings.redis_timeout_s
+    ceiling_s, counted = settings.redis_timeout_s, collecting(settings)
     # Retries back off 20, 40, 80 ms...: enough for a dropped connection or a failover's first replies,
     # and cut short by the deadline anyway.
     retry = Retry(ExponentialBackoff(cap=0.5, base=0.02), retries=3)
@@ -89,7 +90,7 @@ def connect(settings: CommonSettings, *, decode_responses: bool = False) -> Redi
     )
     if settings.redis_sentinels:
         client = _sentinel_master(settings, password, retry, decode_responses)
-        client.ceiling_s, client.replica_acks = ceiling_s, acks
+        client.ceiling_s, client.replica_acks, client.scripts_counted = ceiling_s, acks, counted
         return client
     if settings.redis_cluster_nodes:
         nodes = [
@@ -104,7 +105,7 @@ def connect(settings: CommonSettings, *, decode_responses: bool = False) -> Redi
             socket_connect_timeout=min(ceiling_s, _CONNECT_TIMEOUT_S),
             password=password,
         )
-        cluster.ceiling_s, cluster.replica_acks = ceiling_s, acks
+        cluster.ceiling_s, cluster.replica_acks, cluster.scripts_counted = ceiling_s, acks, counted
         return cluster
     pool = BlockingConnectionPool.from_url(
         settings.redis_url,
@@ -117,7 +118,7 @@ def connect(settings: CommonSettings, *, decode_responses: bool = False) -> Redi
         **({"password": password} if password else {}),
     )
     client = cast(_BoundedRedis, _BoundedRedis.from_pool(pool))
-    client.ceiling_s, client.replica_acks = ceiling_s, acks
+    client.ceiling_s, client.replica_acks, client.scripts_counted = ceiling_s, acks, counted
     return client
 
 
@@ -198,6 +199,7 @@ class _BoundedRedis(Redis):
 
     ceiling_s = _CEILING_FALLBACK_S
     replica_acks: ReplicaAcks | None = None
+    scripts_counted = True
 
     async def execute_command(self, *args, **options):
         async with deadline.bounded(self.ceiling_s + _blocking_s(args)):
@@ -222,6 +224,7 @@ class _BoundedCluster(RedisCluster):
 
     ceiling_s = _CEILING_FALLBACK_S
     replica_acks: ReplicaAcks | None = None
+    scripts_counted = True
 
     async def execute_command(self, *args, **kwargs):
         async with deadline.bounded(self.ceiling_s + _blocking_s(args)):
@@ -265,6 +268,7 @@ def script_pipe(client: RedisClient) -> ScriptPipe | None:
 
 def register_scripts(client: RedisClient, package: str, pipe: ScriptPipe | None = None) -> dict[str, Script]:
     """Registers every `<package>/lua/*.lua` once, through `pipe` if given; either reloads after NOSCRIPT.
+    Their calls are counted (see `observed`) unless connect() was told metrics are off (METRICS_PORT=0).
 
     Files named `_*.lua` are libraries, not scripts: their text is prepended to every script of the folder.
     """
@@ -273,19 +277,23 @@ def register_scripts(client: RedisClient, package: str, pipe: ScriptPipe | None 
     )
     library = "".join(e.read_text() for e in files if e.name.startswith("_"))
     register = script_factory(client, pipe)
+    counted = getattr(client, "scripts_counted", True)
     return {
         e.name.removesuffix(".lua"): observed(
-            e.name.removesuffix(".lua"), register(_with_library(e.read_text(), library))
+            e.name.removesuffix(".lua"), register(_with_library(e.read_text(), library)), counted=counted
         )
         for e in files
         if not e.name.startswith("_")
     }
 
 
-def observed(name: str, script: Callable[..., Awaitable[object]]) -> TimedScript:
+def observed(name: str, script: Callable[..., Awaitable[object]], *, counted: bool = True) -> Script:
     """The script counted in redis_script_* and, while tracing is on, traced. Chosen once, here, so with
-    tracing off no call pays for a span it does not make."""
-    return (TracedScript if tracing.tracer is not None else TimedScript)(name, script)
+    tracing off no call pays for a span it does not make, and with `counted` off too (metrics off) the
+    script itself is returned. A traced script is always counted."""
+    if tracing.tracer is not None:
+        return TracedScript(name, script)
+    return TimedScript(name, script) if counted else cast(Script, script)
 
 
 class TracedScript(TimedScript):

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 
 import grpc
 from prometheus_client import Counter, Histogram
 
+from svckit.method_wrapping import MethodLayer
 from svckit.metrics import RPC_BUCKETS_S
 
 _LABELS = ("grpc_type", "grpc_service", "grpc_method")
@@ -79,33 +79,18 @@ class _MethodMetrics:
         return child
 
 
-class ServerMetricsInterceptor(grpc.aio.ServerInterceptor):
-    """Goes first in the server's list, so it sees the code the inner interceptor's error mapping set."""
+class ServerMetricsLayer(MethodLayer):
+    """The outermost layer (svckit.method_wrapping), so it sees the code the service layer's error mapping
+    set."""
 
-    def __init__(self) -> None:
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        # The inner interceptors still run on every call; a wrapper is reused while they return the same
-        # handler, as ours do after a method's first call.
-        handler = await continuation(details)
-        method = details.method
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler | None) -> grpc.RpcMethodHandler | None:
         if handler is None or handler.unary_unary is None:
             return handler
-        wrapped = grpc.unary_unary_rpc_method_handler(
+        return grpc.unary_unary_rpc_method_handler(
             _observed(handler.unary_unary, _MethodMetrics(method, SERVER)),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
-        self._wrapped[method] = (handler, wrapped)
-        return wrapped
 
 
 def _observed(behavior, m: _MethodMetrics):

@@ -19,10 +19,11 @@ from ops.v1 import ops_service_pb2_grpc
 from svckit import logs, ops, policy, tls, tracing
 from svckit.config import CommonSettings
 from svckit.data_guard import DataGuard
-from svckit.interceptors import ServiceInterceptor
-from svckit.metrics import MetricsExporter
+from svckit.interceptors import ServiceLayer
+from svckit.method_wrapping import WrappingInterceptor
+from svckit.metrics import MetricsExporter, collecting
 from svckit.redis_metrics import REDIS_UP
-from svckit.rpc_metrics import ServerMetricsInterceptor
+from svckit.rpc_metrics import ServerMetricsLayer
 from svckit.tasks import cancel_and_wait
 
 log = logging.getLogger("server")
@@ -123,21 +124,21 @@ def build_server(
         ]
         probe = data_guard.check
     names = tuple(b.name for b in services)
-    interceptor = ServiceInterceptor(
-        domain,
-        slow_ms=settings.log_slow_rpc_ms,
-        data_guard=data_guard,
-        mutating_methods=mutating_methods(names),
+    layers = WrappingInterceptor(
+        # Metrics first, so they see the code the error mapping chose; the policy runs inside the
+        # service layer, which maps its refusals to statuses with ErrorInfo.
+        *([ServerMetricsLayer()] if collecting(settings) else []),
+        ServiceLayer(
+            domain,
+            slow_ms=settings.log_slow_rpc_ms,
+            data_guard=data_guard,
+            mutating_methods=mutating_methods(names),
+        ),
+        policy.from_settings(settings, names),
     )
     server = grpc.aio.server(
-        # Metrics first, so they see the code the error mapping chose; the policy runs inside
-        # ServiceInterceptor, which maps its refusals to statuses with ErrorInfo.
-        interceptors=[
-            *tracing.server_interceptors(),  # outermost: the span covers the whole call
-            ServerMetricsInterceptor(),
-            interceptor,
-            policy.from_settings(settings, names),
-        ],
+        # Tracing outermost: the span covers the whole call.
+        interceptors=[*tracing.server_interceptors(), layers],
         options=[("grpc.so_reuseport", 1 if settings.grpc_reuseport else 0)],
     )
     for binding in services:

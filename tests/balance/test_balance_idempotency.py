@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import grpc
 from balance.v1 import balance_service_pb2 as pb
 
+from balance_svc.ledger import _move_params
+from balance_svc.model import Move, Reason
 from tests.balance.support import TOP_UP, raw_client, refused, unique
 
 
@@ -96,3 +99,9 @@ async def test_a_request_recorded_by_the_single_mutate_script_still_replays(bala
     assert (await balances.balance("acct_old")).balance_minor == 0  # replayed, not run again
     other = await refused(balances.credit("acct_old", 701, request_id="old-credit", reference="order-1"))
     assert other.reason == "REQUEST_ID_REUSED"
+
+
+def test_a_moves_fingerprint_covers_every_field_of_the_move_as_stored_before():
+    """Request records written before keep replaying: the fingerprint of a move is the one asdict gave."""
+    move = Move(amount_minor=250, currency="EUR", reason=int(Reason.PURCHASE), reference="order 7")
+    assert _move_params(move) == dataclasses.asdict(move)

@@ -147,3 +147,29 @@ async def test_a_credit_whose_reply_was_lost_and_resent_is_counted_once_and_its_
     await balances.stub.Credit(request)  # the client's own retry: a replay of an earlier call
     assert proxy.dropped == 1
     assert REGISTRY.get_sample_value("balance_credited_minor_total", credited) - before == 900
+
+
+async def test_metrics_port_0_measures_no_rpc_and_no_script_but_still_counts_money(
+    start_server, channel_to, any_redis
+):
+    settings = Settings(**base_settings(**any_redis, metrics_port=0))
+    addr = await start_server(functools.partial(create_server, clock=ManualClock()), settings)
+    stub, account = balance_service_pb2_grpc.BalanceServiceStub(channel_to(addr)), unique("acct_off")
+    rpc = {"grpc_type": "unary", "grpc_service": SERVICE, "grpc_method": "Credit"}
+    watched = {
+        ("grpc_server_started_total", tuple(rpc.items())): 0,
+        ("grpc_server_handling_seconds_count", tuple(rpc.items())): 0,
+        ("redis_script_calls_total", (("script", "credit"), ("outcome", "ok"))): 0,
+        ("redis_script_duration_seconds_count", (("script", "credit"),)): 0,
+        ("balance_credited_minor_total", (("reason", "TOP_UP"), ("currency", "SEK"))): 700,
+    }
+    before = {key: REGISTRY.get_sample_value(key[0], dict(key[1])) or 0.0 for key in watched}
+
+    await stub.Credit(
+        pb.CreditRequest(
+            account_id=account, amount_minor=700, currency="SEK", reason=TOP_UP, request_id=unique("c")
+        )
+    )
+
+    after = {key: REGISTRY.get_sample_value(key[0], dict(key[1])) or 0.0 for key in watched}
+    assert {key: after[key] - before[key] for key in watched} == watched

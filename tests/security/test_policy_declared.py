@@ -12,8 +12,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from balance_svc.model import CAPTURE_REASONS, CREDIT_REASONS, DEBIT_REASONS
 from svckit.identity import Authenticator
-from svckit.interceptors import ServiceInterceptor
-from svckit.policy import PolicyError, PolicyInterceptor, load, method_policy
+from svckit.interceptors import ServiceLayer
+from svckit.method_wrapping import WrappingInterceptor
+from svckit.policy import PolicyError, PolicyLayer, load, method_policy
 from svckit.status import error_info
 from svckit.tokens import TokenBook
 
@@ -52,7 +53,7 @@ def test_every_rpc_declares_an_enforceable_access_policy(method):
 async def _call_on_policed_server(method: str, policies: dict, register) -> grpc.aio.AioRpcError | None:
     authenticator = Authenticator(TokenBook([]), {}, "priceledger.local", plaintext_dev=True)
     server = grpc.aio.server(
-        interceptors=[ServiceInterceptor("test.v1"), PolicyInterceptor(policies, authenticator)]
+        interceptors=[WrappingInterceptor(ServiceLayer("test.v1"), PolicyLayer(policies, authenticator))]
     )
     register(server)
     port = server.add_insecure_port("127.0.0.1:0")
