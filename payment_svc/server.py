@@ -173,6 +173,7 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
         webhooks=webhooks,
     )
     guard = DataGuard(redis, "payment")
+    guard.on_acknowledged(customers.forget_known)
     webhook_server = WebhookServer(webhooks, settings, guard)
     reconciler = consumer = None
     if stripe is not None:
