@@ -14,6 +14,7 @@ from payment_svc.orders import ENTERED_FROM, Kind, Order, Status
 from payment_svc.script_reply import flat_pairs, named, text, texts
 from svckit.errors import RequestIdReused
 from svckit.redis_client import RedisClient, register_scripts, tagged_key
+from svckit.script_pipe import ScriptPipe
 
 _PENDING_ORDERS = "pay:pending_orders"
 
@@ -198,9 +199,9 @@ class OrderStore:
     Every script touches one order hash only, so each runs on that order's slot.
     """
 
-    def __init__(self, redis: RedisClient) -> None:
+    def __init__(self, redis: RedisClient, pipe: ScriptPipe | None = None) -> None:
         self._redis = redis
-        self._scripts = register_scripts(redis, "payment_svc")
+        self._scripts = register_scripts(redis, "payment_svc", pipe)
 
     async def _run(self, script: str, order_id: str, *args: str | int) -> dict[str, Any]:
         """One EVALSHA on the order's hash; its reply by name."""
