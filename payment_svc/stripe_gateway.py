@@ -104,6 +104,7 @@ class StripeGateway:
             max_network_retries=0,  # retried in _call, within the budget
             http_client=self._http,
         )
+        logging.getLogger("stripe").addFilter(_quiet_below_debug)  # once: the same filter is not added twice
         self._network_retries = settings.stripe_max_network_retries
         self._rate_limit_retries = settings.stripe_rate_limit_retries
         self._budget_s = settings.stripe_call_budget_s
@@ -220,6 +221,12 @@ class StripeGateway:
             await asyncio.sleep(
                 min(_BACKOFF_S * 2 ** (attempt - 1), _MAX_BACKOFF_S, max(0.0, deadline - loop.time()))
             )
+
+
+def _quiet_below_debug(record: logging.LogRecord) -> bool:
+    """stripe-python logs each request and response at INFO; at INFO we log only refused, failed and slow
+    RPCs (LOG_LEVEL), so its lines under WARNING pass only while DEBUG is on (each costs a write)."""
+    return record.levelno >= logging.WARNING or logging.getLogger().isEnabledFor(logging.DEBUG)
 
 
 def _rejected(err: stripe.StripeError) -> StripeRejected:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import grpc
 import pytest
 from payment.v1 import payment_service_pb2 as pb
@@ -124,3 +126,12 @@ async def test_ids_in_paths_are_url_quoted_never_a_path_or_query_of_their_own(fa
     await gateway.close()
     (request,) = fake_stripe.requests
     assert (request.path, request.params) == ("/v1/charges/ch_1/../../customers?limit=3", {})
+
+
+async def test_the_stripe_librarys_line_per_request_is_logged_only_at_debug(stack, caplog):
+    with caplog.at_level(logging.INFO):
+        await stack.checkout(unique("acct"), "launch-product")
+    assert [r for r in caplog.records if r.name == "stripe"] == []
+    with caplog.at_level(logging.DEBUG):
+        await stack.checkout(unique("acct"), "launch-product")
+    assert {r.getMessage().split()[0] for r in caplog.records if r.name == "stripe"} >= {"message='Request"}
