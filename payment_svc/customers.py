@@ -29,7 +29,7 @@ class Customers:
             return customer_id
         if self._stripe is None:
             raise PaymentsNotConfigured("payments are not configured: STRIPE_SECRET_KEY is unset")
-        # Not copied yet: a concurrent creator's id is the one Redis keeps (the same, by Stripe's key).
+        # Not copied: Redis keeps the first creator's id (the same, by Stripe's key); the next call reads it.
         customer_id = await self._stripe.create_customer(account_id)
         await self._store.keep_first_customer_id(account_id, customer_id)
         return customer_id

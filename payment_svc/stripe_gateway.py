@@ -2,10 +2,6 @@
 
 Every call, retries included, ends within its budget (STRIPE_CALL_BUDGET_S) and before the calling
 RPC's deadline; the library does not retry on its own, so that bound holds.
-
-Calls go through `StripeClient.raw_request_async` over aiohttp and answer plain dicts: the typed
-services over httpx cost about 2 ms of CPU per call (httpx, then a StripeObject per nested hash that
-`_call` turned back into a dict), most of a checkout's. Errors still come as the library's exceptions.
 """
 
 from __future__ import annotations
@@ -40,6 +36,9 @@ _OPTION_NAMES = frozenset(
 )
 
 
+# Calls go through StripeClient.raw_request_async and answer plain dicts, errors still as the library's
+# exceptions: the typed services (`client.v1.checkout.sessions.create_async`) built a StripeObject per
+# nested hash, which _call turned back into a dict, about 0.2 ms of CPU per call (issue 18).
 @dataclass(frozen=True)
 class Endpoint:
     """One Stripe API operation: its metrics label (resource.verb, never an id) and its request line."""
