@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 
 import stripe
 from aiohttp import web
@@ -84,14 +83,6 @@ HANDLED_EVENT_TYPES = frozenset(
         "charge.refunded",
     }
 )
-
-
-@cache
-def stripe_endpoint(method: Callable) -> str:
-    """`client.v1.checkout.sessions.create_async` -> `checkout.session.create`, from the library's names."""
-    module = getattr(method, "__func__", method).__module__.removeprefix("stripe.").split(".")
-    module[-1] = module[-1].lstrip("_").removesuffix("_service")
-    return ".".join((*module, method.__name__.removesuffix("_async")))
 
 
 @contextmanager

@@ -7,11 +7,20 @@ from typing import Any
 
 
 def named(reply: object) -> dict[str, Any]:
-    """`['outcome', 'moved', 'status', 'PAID', ...]` as a dict; values stay as Redis sent them."""
+    """`['outcome', 'moved', 'status', 'PAID', ...]` as a dict; strings as text (a ScriptPipe's replies are
+    bytes), integers and lists as Redis sent them."""
     if not isinstance(reply, list) or len(reply) % 2:
         raise TypeError(f"a payment script returned {reply!r}, not a name/value list")
     names = [text(n) for n in reply[0::2]]
-    return dict(zip(names, reply[1::2], strict=True))
+    return dict(zip(names, map(_as_text, reply[1::2]), strict=True))
+
+
+def _as_text(value: object) -> object:
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, list):
+        return [_as_text(v) for v in value]
+    return value
 
 
 def texts(raw: Mapping[bytes | str, bytes | str]) -> dict[str, str]:

@@ -38,7 +38,7 @@ from svckit import tls
 from svckit.clock import Clock, SystemClock
 from svckit.data_guard import DataGuard
 from svckit.logs import correlation_id_var
-from svckit.redis_client import connect
+from svckit.redis_client import connect, script_pipe
 from svckit.server import AppServer, ServiceBinding, build_server
 from svckit.tasks import cancel_and_wait
 
@@ -108,11 +108,12 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
     if not secrets:
         log.warning("webhooks not configured: STRIPE_WEBHOOK_SECRET is unset; every event is refused")
     redis = connect(settings, decode_responses=True)
+    pipe = script_pipe(redis)  # the order scripts' calls share writes; None on a Cluster
     stripe = StripeGateway(settings) if settings.stripe_secret_key is not None else None
 
     peers = _Peers.open(settings)
     pricing, balance = peers.pricing, peers.balance
-    orders = OrderStore(redis)
+    orders = OrderStore(redis, pipe)
     customers = Customers(CustomerStore(redis), stripe)
     fulfilment = Fulfilment(
         orders=orders,
@@ -173,6 +174,7 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
         webhooks=webhooks,
     )
     guard = DataGuard(redis, "payment")
+    guard.on_acknowledged(customers.forget_known)
     webhook_server = WebhookServer(webhooks, settings, guard)
     reconciler = consumer = None
     if stripe is not None:
@@ -208,6 +210,8 @@ async def build(settings: Settings, *, clock: Clock | None = None) -> PaymentApp
         await peers.close()
         if stripe is not None:
             await stripe.close()
+        if pipe is not None:
+            await pipe.aclose()
         await redis.aclose()
 
     binding = ServiceBinding(

@@ -3,6 +3,8 @@ and every store mutation is one round trip."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 from redis.exceptions import ResponseError
 
@@ -17,7 +19,7 @@ from payment_svc.order_store import (
 )
 from payment_svc.orders import Kind, Order, Status
 from svckit.errors import RequestIdReused
-from svckit.redis_client import connect, register_scripts
+from svckit.redis_client import connect, register_scripts, script_pipe
 from tests.balance.support import RedisProxy
 from tests.conftest import base_settings
 
@@ -31,8 +33,13 @@ def redis(any_redis_client):
 
 
 @pytest.fixture
-def orders(redis) -> OrderStore:
-    return OrderStore(redis)
+async def orders(redis) -> AsyncIterator[OrderStore]:
+    """The store as payment_svc builds it: its scripts through a ScriptPipe on a single Redis, redis-py's
+    Script on a Cluster."""
+    pipe = script_pipe(redis)
+    yield OrderStore(redis, pipe)
+    if pipe is not None:
+        await pipe.aclose()
 
 
 def _order(

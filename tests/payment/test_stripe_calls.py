@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import grpc
 import pytest
 from payment.v1 import payment_service_pb2 as pb
 
-from payment_svc.stripe_gateway import STRIPE_API_VERSION
+from payment_svc.errors import StripeRejected
+from payment_svc.stripe_gateway import STRIPE_API_VERSION, StripeGateway
+from tests.payment.conftest import payment_settings
 from tests.payment.support import CANCEL_URL, SUCCESS_URL, refused, unique
 
 UNAVAILABLE = grpc.StatusCode.UNAVAILABLE
@@ -104,3 +108,30 @@ async def test_off_session_charge_turns_redirects_off(stack):
     (charge,) = stack.fake.calls("POST", "/v1/payment_intents")
     assert charge.params["automatic_payment_methods"] == {"enabled": "true", "allow_redirects": "never"}
     assert "return_url" not in charge.params and "payment_method_types" not in charge.params
+
+
+async def test_a_parameter_named_like_a_request_option_is_refused_before_any_request(fake_stripe):
+    # raw_request_async would take `idempotency_key` (or `headers`...) as an option, not send it to Stripe.
+    gateway = StripeGateway(payment_settings({}, fake_stripe))
+    with pytest.raises(ValueError, match="idempotency_key"):
+        await gateway.refund({"payment_intent": "pi_1", "idempotency_key": "other"}, key="refund-o1-r1")
+    await gateway.close()
+    assert fake_stripe.requests == []
+
+
+async def test_ids_in_paths_are_url_quoted_never_a_path_or_query_of_their_own(fake_stripe):
+    gateway = StripeGateway(payment_settings({}, fake_stripe))
+    with pytest.raises(StripeRejected):
+        await gateway.retrieve_charge("ch_1/../../customers?limit=3")
+    await gateway.close()
+    (request,) = fake_stripe.requests
+    assert (request.path, request.params) == ("/v1/charges/ch_1/../../customers?limit=3", {})
+
+
+async def test_the_stripe_librarys_line_per_request_is_logged_only_at_debug(stack, caplog):
+    with caplog.at_level(logging.INFO):
+        await stack.checkout(unique("acct"), "launch-product")
+    assert [r for r in caplog.records if r.name == "stripe"] == []
+    with caplog.at_level(logging.DEBUG):
+        await stack.checkout(unique("acct"), "launch-product")
+    assert {r.getMessage().split()[0] for r in caplog.records if r.name == "stripe"} >= {"message='Request"}
