@@ -75,8 +75,11 @@ def _register(redis: RedisClient, pipe: ScriptPipe | None) -> dict[str, Script]:
     folder = resources.files("pricing_svc") / "lua" / "codes"
     shared = (folder / "_records.lua").read_text()
     register = script_factory(redis, pipe)
+    counted = getattr(redis, "scripts_counted", True)  # off with metrics (METRICS_PORT=0), as elsewhere
     return {
-        verb: observed(f"code_{verb}", register(shared + (folder / f"{verb}.lua").read_text()))
+        verb: observed(
+            f"code_{verb}", register(shared + (folder / f"{verb}.lua").read_text()), counted=counted
+        )
         for verb in _VERBS
     }
 
