@@ -57,7 +57,7 @@ run: proto ## Run Redis and the three services in the foreground; Ctrl-C stops a
 bench: proto ## Hot paths against their baselines in one run (~15 min on 2 cores); results in bench/results/
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-bench-smoke: proto ## The bench harness at tiny sizes (~30 s) so it keeps working; its numbers mean nothing
+bench-smoke: proto ## The bench harness at tiny sizes (~2 min with its variants) so it keeps working; its numbers mean nothing
 	$(BIN)/python -m bench --smoke
 
 # `docker compose` where a Docker engine answers, else podman-compose (ENGINE=docker|podman forces one);
