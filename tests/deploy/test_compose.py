@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -224,7 +225,7 @@ def test_e2e_suite_runs_under_a_profile_against_the_services_by_name():
     services = compose()["services"]
     tests = services["tests"]
     assert tests["profiles"] == ["test"]
-    assert tests["command"][:4] == ["python", "-m", "pytest", "tests/e2e"]
+    assert tests["command"][:4] == ["python", "-m", "pytest", "tests/e2e/test_story.py"]
     assert tests["image"] == "priceledger-tests:local" and tests["build"]["target"] == "test"
     assert all(dep["condition"] == "service_healthy" for dep in tests["depends_on"].values())
     assert set(tests["depends_on"]) == {*OUR_SERVICES, "fake-stripe"}
@@ -261,7 +262,7 @@ def test_the_stack_script_builds_the_image_each_service_runs():
 
 
 def test_podman_runs_the_tests_service_command_in_its_container():
-    assert f'exec "$TESTS_CONTAINER" {" ".join(compose()["services"]["tests"]["command"])} ' in STACK_SCRIPT
+    assert f'exec "$TESTS_CONTAINER" {shlex.join(compose()["services"]["tests"]["command"])} ' in STACK_SCRIPT
 
 
 def test_the_host_side_run_reaches_the_published_ports():
@@ -273,11 +274,17 @@ def test_the_host_side_run_reaches_the_published_ports():
     assert len(addrs) == 3
 
 
-def test_the_host_side_run_selects_exactly_the_restart_scenario():
-    (keyword,) = re.findall(r"pytest tests/e2e -q -k (\w+)", STACK_SCRIPT)
+def test_the_container_and_the_host_split_the_story_file_between_them():
+    """The tests container runs every story test but the restart scenario (it cannot stop balance), under
+    Docker and Podman alike (Podman's exec runs the same command, see above); the host runs exactly that
+    one. Nothing is left to a skip."""
+    (host_keyword,) = re.findall(r"pytest tests/e2e/test_story\.py -q -k (\w+)", STACK_SCRIPT)
+    command = compose()["services"]["tests"]["command"]
+    assert command == ["python", "-m", "pytest", "tests/e2e/test_story.py", "-q", "-k", f"not {host_keyword}"]
     story = (ROOT / "tests" / "e2e" / "test_story.py").read_text()
-    selected = [name for name in re.findall(r"^async def (test_\w+)", story, re.M) if keyword in name]
-    assert len(selected) == 1 and "restart" in selected[0]
+    names = re.findall(r"^async def (test_\w+)", story, re.M)
+    on_host = [name for name in names if host_keyword in name]
+    assert len(on_host) == 1 and "restart" in on_host[0] and len(names) > 1
 
 
 def test_stand_ins_exist_for_every_base_image():
